@@ -1,0 +1,96 @@
+"""closeloop: every entry point of the app. Each is a few lines that call chalicelib."""
+import os
+
+from chalice import AuthResponse, Chalice, Response
+from chalice.app import SQSEvent
+
+from chalicelib import auth, delivery, edge, followups, jobs, pages, surveys, tokens
+from chalicelib.models import HandleResponse, InteractionIn, SendSurvey
+from chalicelib.storage import get_store
+
+app = Chalice(app_name="closeloop")
+
+# The queue is named when app.py is imported (Chalice needs it to wire the event source at
+# deploy time); the stage's bootstrap sets this variable per stage.
+JOBS_QUEUE = os.environ.get("CLOSELOOP_JOBS_QUEUE_NAME", "closeloop-jobs")
+
+PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
+
+
+@app.authorizer()
+def api_key(auth_request):
+    principal = auth.principal_for(auth_request.token)
+    if principal is None:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=principal)
+
+
+# --- admin API (bearer API key) ------------------------------------------------------------
+
+@app.route("/v1/interactions", methods=["POST"], authorizer=api_key)
+def post_interaction():
+    try:
+        request = edge.json_body(app.current_request, InteractionIn)
+    except edge.InputError as error:
+        return error.response()
+    accepted = surveys.accept_interaction(request, edge.base_url(app.current_request))
+    body = {"survey_id": accepted.survey.survey_id, "status": accepted.survey.status.value,
+            "send_at": surveys.survey_view(accepted.survey)["send_at"]}
+    return Response(status_code=202 if accepted.created else 200, body=body)
+
+
+@app.route("/v1/surveys/{survey_id}", methods=["GET"], authorizer=api_key)
+def get_survey(survey_id):
+    survey = get_store().get_survey(survey_id) if tokens.is_survey_id(survey_id) else None
+    if survey is None:
+        return edge.InputError(404, "not_found", "no survey with this id").response()
+    return surveys.survey_view(survey)
+
+
+@app.route("/v1/surveys/{survey_id}/opens", methods=["GET"], authorizer=api_key)
+def get_survey_opens(survey_id):
+    """The audit trail of every fetch of the survey's links and how it was judged."""
+    if not tokens.is_survey_id(survey_id) or get_store().get_survey(survey_id) is None:
+        return edge.InputError(404, "not_found", "no survey with this id").response()
+    return {"survey_id": survey_id, "opens": [surveys.open_view(o) for o in get_store().list_opens(survey_id)]}
+
+
+# --- survey pages (public, protected by the token) -----------------------------------------
+
+@app.route("/s/{token}", methods=["GET", "HEAD"])
+def choose_score(token):
+    return pages.show(app.current_request, token, None)
+
+
+@app.route("/s/{token}/{score}", methods=["GET", "HEAD"])
+def one_click(token, score):
+    return pages.show(app.current_request, token, score)
+
+
+@app.route("/s/{token}/{score}", methods=["POST"])
+def confirm_score(token, score):
+    """The landing page confirms its score by itself once it has been seen for a moment."""
+    return pages.confirm(app.current_request, token, score)
+
+
+@app.route("/s/{token}", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def submit_response(token):
+    """The page's form: a score (possibly changed) and a comment, submitted by the person."""
+    return pages.submit(app.current_request, token)
+
+
+@app.route("/h/{token}", methods=["GET", "HEAD"])
+def honeypot(token):
+    return pages.show(app.current_request, token, pages.HONEYPOT_PATH_SCORE)
+
+
+# --- event handlers ------------------------------------------------------------------------
+
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
+def handle_job(event: SQSEvent):
+    for record in event:
+        job = jobs.parse(record.body)
+        if isinstance(job, SendSurvey):
+            delivery.handle_send(job)
+        elif isinstance(job, HandleResponse):
+            followups.handle_response(job)

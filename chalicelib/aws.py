@@ -1,0 +1,29 @@
+"""Lazily created, shared boto3 clients.
+
+One botocore session serves every client, and each client is created on first use, so importing
+the app stays cheap on a cold start and tests can start their mocks before any client exists.
+"""
+from __future__ import annotations
+
+import functools
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off on throttling and transient errors inside each call.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str):
+    return _session().client(service, config=_CLIENT_CONFIG)
+
+
+def reset_clients() -> None:
+    client.cache_clear()
+    _session.cache_clear()

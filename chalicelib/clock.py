@@ -1,0 +1,24 @@
+"""The current time, in one place so tests can move it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    return _frozen or datetime.now(timezone.utc)
+
+
+def set_now(value: datetime | None) -> None:
+    """Freeze the clock at `value` (tests only); None lets it run again."""
+    global _frozen
+    _frozen = value
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

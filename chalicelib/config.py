@@ -1,0 +1,53 @@
+"""Settings of a stage, read from CLOSELOOP_* environment variables.
+
+Chalice sets a stage's environment variables only while it handles a request or an event, so
+settings are read lazily on first use and cached; tests call `reset_settings()` after changing
+the environment.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class Settings(BaseModel):
+    stage: str = "local"
+    table_name: str = "closeloop-local"
+    jobs_queue_url: str = ""
+    alert_topic_arn: str = ""
+    alert_webhook_url: str = ""
+    sender_email: str = "surveys@example.com"
+    company_name: str = "closeloop"
+    # Base URL of the survey pages; empty means "the URL the interaction was posted to".
+    public_url: str = ""
+    response_window_days: int = Field(28, ge=1, le=365)
+    send_delay_seconds: int = Field(0, ge=0)
+    comment_wait_seconds: int = Field(10, ge=0, le=900)
+    # How long a survey page must be visible before it confirms the score by itself.
+    confirm_dwell_ms: int = Field(3000, ge=500, le=8000)
+    max_send_attempts: int = Field(5, ge=1, le=20)
+    max_alert_attempts: int = Field(12, ge=1, le=50)
+    api_key_cache_seconds: int = Field(60, ge=0, le=3600)
+
+
+ENV_PREFIX = "CLOSELOOP_"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    values = {
+        name: os.environ[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in os.environ
+    }
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        # A misconfigured stage should fail loudly with the variable's name, not deep in a handler.
+        raise RuntimeError(f"invalid closeloop configuration: {error}") from error
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,110 @@
+"""Sending surveys: the send job, its retries, and what makes a failure final.
+
+A survey is sent at most once. The send is a once-only step on the survey item: a crash in the
+middle of a send leaves a lease behind, and the next delivery of the job marks the survey failed
+("outcome unknown") instead of risking a second message. Throttling and transient errors release
+the lease and retry with exponential backoff; after `max_send_attempts`, or on a permanent error,
+the survey ends `failed` with the reason.
+"""
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+
+from chalicelib import clock, jobs, tokens
+from chalicelib.config import get_settings
+from chalicelib.delivery import email, sms
+from chalicelib.idempotency import StepInterrupted, run_once
+from chalicelib.config import Settings
+from chalicelib.models import Channel, SendSurvey, Survey, SurveyStatus
+from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
+
+log = logging.getLogger(__name__)
+
+SEND_LEASE_SECONDS = 300
+_TRANSIENT_CODES = {
+    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+    "LimitExceededException", "SendingPausedException", "ServiceUnavailable", "ServiceUnavailableException",
+    "InternalFailure", "InternalError", "InternalServerError", "RequestTimeout", "RequestTimeoutException",
+    "KMSThrottlingException",
+}
+
+
+class ProviderError(Exception):
+    """The email or SMS provider did not take the message; `transient` says if a retry may help."""
+
+    def __init__(self, cause: Exception):
+        super().__init__(_describe(cause))
+        self.transient = is_transient(cause)
+
+
+def is_transient(error: Exception) -> bool:
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
+    return isinstance(error, (BotoConnectionError, BotoCoreError, TimeoutError, ConnectionError))
+
+
+def handle_send(job: SendSurvey, store: Store | None = None) -> str:
+    """Run one send job; returns what happened (for logs and tests)."""
+    store = store or get_store()
+    settings = get_settings()
+    survey = store.get_survey(job.survey_id)
+    if survey is None:
+        log.error("send job for unknown survey %s dropped", job.survey_id)
+        return "unknown survey"
+    if survey.status is not SurveyStatus.SCHEDULED:
+        return f"already {survey.status.value}"
+    now = clock.now()
+    if survey.send_at > now:
+        jobs.enqueue(job, (survey.send_at - now).total_seconds())
+        return "not due yet"
+    if now >= survey.expires_at:
+        store.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
+        return "failed: expired"
+    try:
+        run_once(store, survey_pk(survey.survey_id), "SURVEY", "send",
+                 lambda: _send(store, survey, settings), lease_seconds=SEND_LEASE_SECONDS,
+                 if_interrupted="give_up",
+                 complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id))
+    except StepInterrupted:
+        _fail(store, survey.survey_id, "an earlier send attempt stopped midway; not resent to avoid a duplicate")
+        return "failed: interrupted"
+    except ProviderError as error:
+        if not error.transient:
+            _fail(store, survey.survey_id, f"the {survey.channel.value} provider refused it: {error}")
+            return "failed: refused"
+        store.count_send_attempt(survey.survey_id, f"attempt {job.attempt + 1}: {error}")
+        if job.attempt + 1 >= settings.max_send_attempts:
+            _fail(store, survey.survey_id, f"gave up after {job.attempt + 1} attempts: {error}")
+            return "failed: retries exhausted"
+        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
+        return "retrying"
+    return "sent"
+
+
+def _send(store: Store, survey: Survey, settings: Settings) -> str:
+    """Issue this message's token, make it valid, then send; returns the provider's message id."""
+    issued = tokens.issue(survey.survey_id)
+    store.add_token_hash(survey.survey_id, issued.secret_hash)
+    channel = email if survey.channel is Channel.EMAIL else sms
+    try:
+        return channel.send(survey, settings, issued.token)
+    except (ClientError, BotoCoreError, OSError, ValueError) as error:
+        # ValueError: the message cannot be built (an SMS link too long for one segment).
+        raise ProviderError(error) from error
+
+
+def _fail(store: Store, survey_id: str, reason: str) -> None:
+    log.warning("survey %s failed: %s", survey_id, reason)
+    try:
+        store.mark_failed(survey_id, reason)
+    except ConditionFailed:
+        pass  # already sent or failed by another delivery of the job
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code')}: {details.get('Message', '')}".strip()
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,69 @@
+"""Survey SMS through SNS: one GSM-7 segment (160 septets) holding exactly one link."""
+from __future__ import annotations
+
+import unicodedata
+from typing import Optional
+
+from chalicelib import aws, links
+from chalicelib.config import Settings
+from chalicelib.delivery.content import MessageContext
+from chalicelib.models import Survey
+
+SEGMENT_SEPTETS = 160
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def septets(text: str) -> Optional[int]:
+    """Length of `text` in GSM-7 septets, or None if it needs UCS-2 (which halves the segment)."""
+    total = 0
+    for char in text:
+        if char in _GSM_BASIC:
+            total += 1
+        elif char in _GSM_EXTENDED:
+            total += 2
+        else:
+            return None
+    return total
+
+
+def to_gsm(text: Optional[str]) -> Optional[str]:
+    """A name in GSM-7: accents stripped where that helps, None if it still does not fit."""
+    if not text:
+        return None
+    if septets(text) is not None:
+        return text
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return plain if septets(plain) is not None else None
+
+
+def compose(survey: Survey, token: str, settings: Settings) -> str:
+    """The most personal wording that fits one segment."""
+    context = MessageContext.of(survey, settings)
+    url = links.choose_url(survey.base_url, token)
+    name, agent, company = to_gsm(context.customer_name), to_gsm(context.agent_name), to_gsm(context.company)
+    hello = f"Hi {name}, " if name else "Hi, "
+    candidates = []
+    if agent and company:
+        candidates.append(f"{hello}thanks for contacting {company}. How did {agent} do? Tap to rate: {url}")
+        candidates.append(f"{hello}how did {agent} at {company} do? Rate: {url}")
+    if company:
+        candidates.append(f"{hello}how was your {company} support? Rate: {url}")
+        candidates.append(f"{company}: rate your support {url}")
+    candidates.append(f"Rate your support: {url}")
+    for text in candidates:
+        length = septets(text)
+        if length is not None and length <= SEGMENT_SEPTETS:
+            return text
+    raise ValueError("the survey link alone does not fit one SMS segment; shorten public_url")
+
+
+def send(survey: Survey, settings: Settings, token: str) -> str:
+    response = aws.client("sns").publish(
+        PhoneNumber=survey.customer.phone, Message=compose(survey, token, settings),
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+    )
+    return response["MessageId"]

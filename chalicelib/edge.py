@@ -1,0 +1,95 @@
+"""The HTTP edge: parse and validate request input with pydantic, shape errors as JSON.
+
+Every error names the offending field, so a helpdesk integrator can fix a request from the
+response alone. Nothing here touches storage: a request that fails here has written nothing.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, TypeVar
+from urllib.parse import parse_qs
+
+from chalice import Response
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class InputError(Exception):
+    def __init__(self, status: int, error: str, message: str, fields: Optional[list[dict]] = None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.fields = status, error, message, fields or []
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"error": self.error, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return Response(status_code=self.status, body=body, headers={"Content-Type": "application/json"})
+
+
+def json_body(request, model: type[M]) -> M:
+    raw = _raw(request)
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
+    return validate(model, data)
+
+
+def form_body(request, model: type[M]) -> M:
+    """A form post (url-encoded, multipart) or JSON, whichever the browser sent."""
+    content_type = (request.headers.get("content-type") or "").lower()
+    if content_type.startswith("application/json"):
+        return json_body(request, model)
+    raw = _raw(request)
+    if content_type.startswith("multipart/form-data"):
+        data = _multipart(raw, content_type)
+    else:
+        data = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InputError(400, "validation_error", "the request has invalid fields",
+                         [_field_error(e) for e in error.errors()]) from None
+
+
+def _field_error(error: dict) -> dict:
+    location = ".".join(str(part) for part in error["loc"]) or "body"
+    return {"field": location, "message": error["msg"], "type": error["type"]}
+
+
+def _raw(request) -> bytes:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise InputError(413, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = part.get_content() if part.get_content_maintype() == "text" else ""
+    return fields
+
+
+def base_url(request) -> str:
+    """Where this request reached the app, to build survey links when no public_url is set."""
+    headers = request.headers
+    host = headers.get("host", "127.0.0.1:8000")
+    scheme = headers.get("x-forwarded-proto", "https" if host.endswith("amazonaws.com") else "http")
+    stage = (request.context or {}).get("stage", "")
+    # API Gateway's own host name carries the stage in the path; a custom domain or chalice local does not.
+    prefix = f"/{stage}" if stage and host.endswith("amazonaws.com") else ""
+    return f"{scheme}://{host}{prefix}"

@@ -1,0 +1,253 @@
+"""pydantic models for everything that crosses an edge: HTTP bodies, queue jobs, stored items."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal, Optional, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.scoring import SurveyKind
+
+# --- field types ---------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
+
+
+def _email(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    if len(value) > 254 or len(local) > 64 or not _EMAIL_RE.match(value) or ".." in value:
+        raise ValueError("must be an email address such as ada@example.com")
+    return f"{local}@{domain.lower()}"
+
+
+def _e164(value: str) -> str:
+    if not _E164_RE.match(value):
+        raise ValueError("must be an E.164 phone number such as +14155550123")
+    return value
+
+
+def _locale(value: str) -> str:
+    if not _LOCALE_RE.match(value):
+        raise ValueError("must be a language tag such as en or pt-BR")
+    return value.replace("_", "-")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError("must be an IANA time zone such as America/New_York") from error
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-11-24T10:00:00Z")
+    return value.astimezone(timezone.utc)
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_e164)]
+Locale = Annotated[str, StringConstraints(max_length=35), AfterValidator(_locale)]
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+PropertyKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+PropertyValue = Annotated[str, StringConstraints(max_length=256)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class Channel(str, Enum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class SurveyStatus(str, Enum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    RESPONDED = "responded"
+    EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- HTTP: POST /v1/interactions -----------------------------------------------------------
+
+class Customer(_Strict):
+    id: Identifier
+    email: Optional[Email] = None
+    phone: Optional[Phone] = None
+    name: Optional[Name] = None
+    locale: Optional[Locale] = None
+    timezone: Optional[TimeZoneName] = None
+
+
+class Agent(_Strict):
+    id: Identifier
+    name: Optional[Name] = None
+
+
+class InteractionIn(_Strict):
+    interaction_id: Identifier
+    survey: SurveyKind = SurveyKind.CSAT
+    channel: Optional[Channel] = None
+    customer: Customer
+    agent: Optional[Agent] = None
+    team: Optional[Name] = None
+    properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=20)
+    occurred_at: Optional[AwareDatetime] = None
+    send_at: Optional[AwareDatetime] = None
+
+    @model_validator(mode="after")
+    def _channel_has_address(self) -> "InteractionIn":
+        if self.channel is None:
+            if self.customer.email:
+                self.channel = Channel.EMAIL
+            elif self.customer.phone:
+                self.channel = Channel.SMS
+            else:
+                raise ValueError("customer.email or customer.phone is required to survey the customer")
+        if self.channel is Channel.EMAIL and not self.customer.email:
+            raise ValueError("customer.email is required for the email channel")
+        if self.channel is Channel.SMS and not self.customer.phone:
+            raise ValueError("customer.phone is required for the sms channel")
+        return self
+
+
+# --- HTTP: survey pages --------------------------------------------------------------------
+
+class ResponseForm(BaseModel):
+    """What a survey page posts: a score, maybe a comment, and the page view it came from."""
+    model_config = ConfigDict(extra="ignore")
+
+    score: int = Field(ge=0, le=10)
+    comment: Optional[Comment] = None
+    open_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,32}$")]] = None
+
+    @field_validator("comment")
+    @classmethod
+    def _empty_is_none(cls, value: Optional[str]) -> Optional[str]:
+        return value or None
+
+
+# --- queue jobs ----------------------------------------------------------------------------
+
+class SendSurvey(BaseModel):
+    kind: Literal["send_survey"] = "send_survey"
+    survey_id: str
+    attempt: int = 0
+
+
+class HandleResponse(BaseModel):
+    """A response was counted or changed: decide, after the comment wait, whether to alert."""
+    kind: Literal["handle_response"] = "handle_response"
+    survey_id: str
+    expected_version: int = Field(ge=1)
+    attempt: int = 0
+
+
+Job = Annotated[Union[SendSurvey, HandleResponse], Field(discriminator="kind")]
+
+
+class JobEnvelope(BaseModel):
+    job: Job
+
+
+# --- stored items --------------------------------------------------------------------------
+
+class Survey(BaseModel):
+    survey_id: str
+    interaction_id: str
+    kind: SurveyKind
+    channel: Channel
+    status: SurveyStatus
+    # SHA-256 of the secret part of each token sent for this survey (one per message).
+    secret_hashes: list[str] = Field(default_factory=list)
+    customer: Customer
+    agent: Optional[Agent] = None
+    team: Optional[str] = None
+    properties: dict[str, str] = Field(default_factory=dict)
+    base_url: str
+    created_at: datetime
+    occurred_at: Optional[datetime] = None
+    send_at: datetime
+    expires_at: datetime
+    sent_at: Optional[datetime] = None
+    message_id: Optional[str] = None
+    send_attempts: int = 0
+    failure_reason: Optional[str] = None
+    score: Optional[int] = None
+    comment: Optional[str] = None
+    responded_at: Optional[datetime] = None
+    response_updated_at: Optional[datetime] = None
+    response_version: int = 0
+
+    def public_status(self, at: datetime) -> SurveyStatus:
+        if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:
+            return SurveyStatus.EXPIRED
+        return self.status
+
+
+class OpenVerdict(str, Enum):
+    PENDING = "pending"        # page served, nothing confirmed yet
+    COUNTED = "counted"        # confirmed by the page and counted as the response
+    AUTOMATED = "automated"    # judged a scanner or preview: counts nothing
+
+
+class SurveyOpen(BaseModel):
+    """Evidence of one fetch of a survey link, kept for audit."""
+    open_id: str
+    survey_id: str
+    at: datetime
+    method: str
+    score: Optional[int] = None  # None: the score-choice page; -1: the hidden honeypot link
+    user_agent: str = ""
+    verdict: OpenVerdict = OpenVerdict.PENDING
+    reason: Optional[str] = None
+    confirmed_at: Optional[datetime] = None
+
+
+class FollowUpStatus(str, Enum):
+    OPEN = "open"
+
+
+class FollowUp(BaseModel):
+    followup_id: str
+    survey_id: str
+    interaction_id: str
+    status: FollowUpStatus = FollowUpStatus.OPEN
+    kind: SurveyKind
+    score: int
+    comment: Optional[str] = None
+    customer_id: str
+    customer_name: Optional[str] = None
+    agent: Optional[Agent] = None
+    team: Optional[str] = None
+    opened_at: datetime
+    alert_error: Optional[str] = None
+
+
+class ApiKey(BaseModel):
+    key_hash: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: Optional[datetime] = None

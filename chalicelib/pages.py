@@ -1,0 +1,158 @@
+"""The public survey pages (score choice, one-click landing, thank-you, expired, not found)
+and the handling of their requests.
+
+Pages carry a strict Content-Security-Policy (no third-party anything, one inline script by
+nonce), never leak the token in a Referer, and are never cached or indexed.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Optional
+
+from chalice import Response
+
+from chalicelib import edge, links, scoring, surveys
+from chalicelib.config import get_settings
+from chalicelib.models import ResponseForm, Survey
+from chalicelib.rendering import render
+from chalicelib.scanners import HONEYPOT
+
+
+def _headers(nonce: str) -> dict:
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; connect-src 'self'; "
+            "form-action 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"),
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex, nofollow",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def page(template: str, status: int = 200, **context) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    settings = get_settings()
+    body = render(f"pages/{template}", nonce=nonce, company=settings.company_name, **context)
+    return Response(status_code=status, body=body, headers=_headers(nonce))
+
+
+def _survey_context(survey: Survey, token: str) -> dict:
+    settings = get_settings()
+    low, high = scoring.endpoint_labels(survey.kind)
+    return {
+        "kind": survey.kind.value,
+        "question": scoring.question(survey.kind, settings.company_name),
+        "scores": [{"score": s, "label": scoring.score_label(survey.kind, s)} for s in scoring.scale(survey.kind)],
+        "low_label": low, "high_label": high,
+        "form_url": links.choose_url(survey.base_url, token),
+        "customer_name": (survey.customer.name or "").split(" ")[0] or None,
+        "agent_name": survey.agent.name if survey.agent else None,
+    }
+
+
+def choose(survey: Survey, token: str, open_id: str) -> Response:
+    return page("choose.html", open_id=open_id, **_survey_context(survey, token))
+
+
+def landing(survey: Survey, token: str, open_id: str, score: int) -> Response:
+    return page("landing.html", open_id=open_id, chosen=score, chosen_label=scoring.score_label(survey.kind, score),
+                confirm_url=links.score_url(survey.base_url, token, score), dwell_ms=get_settings().confirm_dwell_ms,
+                comment=survey.comment or "", **_survey_context(survey, token))
+
+
+def thanks(survey: Survey, token: str, counted: bool, reason: Optional[str] = None) -> Response:
+    return page("thanks.html", counted=counted, score=survey.score,
+                chosen_label=scoring.score_label(survey.kind, survey.score) if survey.score is not None else None,
+                comment=survey.comment, **_survey_context(survey, token))
+
+
+def expired() -> Response:
+    return page("expired.html", status=410)
+
+
+def not_found() -> Response:
+    return page("not_found.html", status=404)
+
+
+def bad_score(message: str) -> Response:
+    return page("bad_request.html", status=400, message=message)
+
+
+# --- request handling for the page routes --------------------------------------------------
+
+def show(request, token: str, score_text: Optional[str]) -> Response:
+    """GET/HEAD of a survey link: serve the page and keep the evidence; never count a response."""
+    score = _parse_score(score_text)
+    if score is _NOT_A_SCORE:
+        return not_found()
+    try:
+        view = surveys.view_page(token, score, request.method, request.headers.get("user-agent", ""))
+    except surveys.SurveyNotFound:
+        return not_found()
+    except surveys.SurveyExpired:
+        return expired()
+    except surveys.InvalidScore as error:
+        return bad_score(str(error))
+    if request.method == "HEAD" or score == HONEYPOT:
+        return Response(status_code=200, body="", headers=_headers(secrets.token_urlsafe(8)))
+    if score is None:
+        return choose(view.survey, token, view.open_id)
+    return landing(view.survey, token, view.open_id, score)
+
+
+def confirm(request, token: str, score_text: str) -> Response:
+    """The landing page's own confirmation of its score (JSON)."""
+    score = _parse_score(score_text)
+    if score is None or score is _NOT_A_SCORE:
+        return edge.InputError(404, "not_found", "no such survey link").response()
+    try:
+        body = request.json_body if request.raw_body else {}
+        form = edge.validate(ResponseForm, {**(body if isinstance(body, dict) else {}), "score": score})
+        outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=False)
+    except edge.InputError as error:
+        return error.response()
+    except Exception as error:  # noqa: BLE001 - mapped to the page errors below
+        return _json_error(error)
+    return Response(status_code=200, body={"recorded": outcome.counted,
+                                           "score": outcome.survey.score if outcome.counted else None})
+
+
+def submit(request, token: str) -> Response:
+    """The page's form, submitted by the person: score and comment."""
+    try:
+        form = edge.form_body(request, ResponseForm)
+        outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=True)
+    except edge.InputError as error:
+        return bad_score(error.fields[0]["field"] + ": " + error.fields[0]["message"] if error.fields else error.message)
+    except surveys.SurveyNotFound:
+        return not_found()
+    except surveys.SurveyExpired:
+        return expired()
+    except surveys.InvalidScore as error:
+        return bad_score(str(error))
+    return thanks(outcome.survey, token, outcome.counted)
+
+
+_NOT_A_SCORE = object()
+
+
+def _parse_score(text: Optional[str]):
+    if text is None:
+        return None
+    if text.lstrip("-").isdigit() and len(text) <= 3:
+        return int(text)
+    return _NOT_A_SCORE
+
+
+def _json_error(error: Exception) -> Response:
+    if isinstance(error, surveys.SurveyNotFound):
+        return edge.InputError(404, "not_found", "no such survey link").response()
+    if isinstance(error, surveys.SurveyExpired):
+        return edge.InputError(410, "expired", "this survey has closed").response()
+    if isinstance(error, surveys.InvalidScore):
+        return edge.InputError(400, "validation_error", str(error), [{"field": "score", "message": str(error)}]).response()
+    raise error
+
+HONEYPOT_PATH_SCORE = str(HONEYPOT)

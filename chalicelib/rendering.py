@@ -1,0 +1,26 @@
+"""Jinja2 for emails, SMS and pages, with autoescaping on for HTML.
+
+Templates are found next to the code (templates/ at the project root, shipped as vendor/templates
+in the Lambda zip, which unpacks beside chalicelib/), never relative to the working directory.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@functools.cache
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render(name: str, **context) -> str:
+    return environment().get_template(name).render(**context)

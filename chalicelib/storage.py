@@ -1,0 +1,418 @@
+"""DynamoDB storage: one table, items named by `pk`/`sk`, conditional writes for every invariant.
+
+Items
+- survey:      pk=SURVEY#<survey_id>       sk=SURVEY
+- page view:   pk=SURVEY#<survey_id>       sk=OPEN#<time>#<open_id>   (audit evidence, same partition)
+- interaction: pk=INTERACTION#<id>         sk=INTERACTION             (one survey per interaction)
+- follow-up:   pk=FOLLOWUP#<followup_id>   sk=FOLLOWUP
+- api key:     pk=APIKEY                   sk=<sha256 of the key>
+
+Because page views share the survey's partition, one descending Query returns the survey and its
+latest views: recording a response is that Query plus one transaction (2 requests).
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Iterator, Optional
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, clock
+from chalicelib.config import get_settings
+from chalicelib.models import ApiKey, FollowUp, Survey, SurveyOpen, SurveyStatus
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# How many recent page views a response decision looks at; a scanner burst is far fewer.
+RECENT_OPENS = 60
+
+
+class DuplicateInteraction(Exception):
+    def __init__(self, survey_id: str):
+        super().__init__(survey_id)
+        self.survey_id = survey_id
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item changed or is not in the expected state."""
+
+
+class StepBusy(Exception):
+    """Another worker holds the lease on this step; try again later."""
+
+
+def _key(pk: str, sk: str) -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _to_item(values: dict) -> dict:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _from_item(item: dict) -> dict:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def survey_pk(survey_id: str) -> str:
+    return f"SURVEY#{survey_id}"
+
+
+def followup_pk(followup_id: str) -> str:
+    return f"FOLLOWUP#{followup_id}"
+
+
+class Store:
+    """All reads and writes of closeloop's table."""
+
+    def __init__(self, table_name: str, client=None):
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def db(self):
+        return self._client or aws.client("dynamodb")
+
+    # --- surveys -------------------------------------------------------------------------
+
+    def create_survey(self, survey: Survey) -> None:
+        """Store a new survey; raises DuplicateInteraction if its interaction already has one."""
+        pk = survey_pk(survey.survey_id)
+        try:
+            self.db.transact_write_items(TransactItems=[
+                {"Put": {
+                    "TableName": self.table_name,
+                    "Item": _to_item({"pk": f"INTERACTION#{survey.interaction_id}", "sk": "INTERACTION",
+                                      "survey_id": survey.survey_id}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }},
+                {"Put": {
+                    "TableName": self.table_name,
+                    "Item": _to_item({"pk": pk, "sk": "SURVEY", **survey.model_dump(mode="json")}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }},
+            ])
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            existing = self.survey_id_for_interaction(survey.interaction_id)
+            if existing is None:  # the 64-bit survey id collided: vanishingly rare, caller retries
+                raise ConditionFailed("survey id already taken") from error
+            raise DuplicateInteraction(existing) from error
+
+    def survey_id_for_interaction(self, interaction_id: str) -> Optional[str]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(f"INTERACTION#{interaction_id}", "INTERACTION"),
+                                ConsistentRead=True).get("Item")
+        return _from_item(item)["survey_id"] if item else None
+
+    def get_survey(self, survey_id: str) -> Optional[Survey]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(survey_pk(survey_id), "SURVEY"),
+                                ConsistentRead=True).get("Item")
+        return Survey.model_validate(_from_item(item)) if item else None
+
+    def get_survey_with_opens(self, survey_id: str) -> tuple[Optional[Survey], list[SurveyOpen]]:
+        """The survey and its latest page views, newest first, in one Query."""
+        items = self.db.query(
+            TableName=self.table_name, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": survey_pk(survey_id)}},
+            ScanIndexForward=False, Limit=RECENT_OPENS + 1, ConsistentRead=True,
+        )["Items"]
+        survey, opens = None, []
+        for item in map(_from_item, items):
+            if item["sk"] == "SURVEY":
+                survey = Survey.model_validate(item)
+            elif item["sk"].startswith("OPEN#"):
+                opens.append(SurveyOpen.model_validate(item))
+        return survey, opens
+
+    def add_open(self, survey_open: SurveyOpen) -> None:
+        self.db.put_item(TableName=self.table_name, Item=_to_item({
+            "pk": survey_pk(survey_open.survey_id), "sk": self._open_sk(survey_open),
+            **survey_open.model_dump(mode="json"),
+        }))
+
+    def list_opens(self, survey_id: str) -> list[SurveyOpen]:
+        """Every recorded page view of a survey, oldest first (audit)."""
+        return [SurveyOpen.model_validate(item) for item in self._query_prefix(survey_pk(survey_id), "OPEN#")]
+
+    def set_open_verdict(self, survey_open: SurveyOpen) -> None:
+        self.db.update_item(**self._open_verdict_update(survey_open))
+
+    def record_response(self, survey: Survey, survey_open: Optional[SurveyOpen], score: int,
+                        comment: Optional[str], at: datetime) -> int:
+        """Count `score` (and `comment`, if given) as the survey's one response.
+
+        The write succeeds only if nobody changed the response since `survey` was read
+        (response_version) and the survey has not expired, so one response is counted per survey
+        and concurrent clicks cannot interleave. Returns the new response version.
+        """
+        names = {"#status": "status"}
+        values = {":score": score, ":now": clock.iso(at), ":version": survey.response_version,
+                  ":one": 1, ":responded": SurveyStatus.RESPONDED.value,
+                  ":suppressed": SurveyStatus.SUPPRESSED.value}
+        sets = ["score = :score", "#status = :responded", "response_updated_at = :now",
+                "responded_at = if_not_exists(responded_at, :now)", "response_version = response_version + :one"]
+        if comment is not None:
+            sets.append("#comment = :comment")
+            names["#comment"] = "comment"
+            values[":comment"] = comment
+        items = [{"Update": {
+            "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "response_version = :version AND expires_at > :now AND #status <> :suppressed",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_item(values),
+        }}]
+        if survey_open is not None:
+            items.append({"Update": self._open_verdict_update(survey_open)})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed("the response changed meanwhile or the survey expired") from error
+            raise
+        return survey.response_version + 1
+
+    def withdraw_response(self, survey: Survey, survey_open: SurveyOpen, at: datetime) -> None:
+        """Uncount a response that turned out to come from a scanner sweep."""
+        try:
+            self.db.transact_write_items(TransactItems=[
+                {"Update": {
+                    "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
+                    "UpdateExpression": "SET #status = :sent, response_updated_at = :now, "
+                                        "response_version = response_version + :one REMOVE score, responded_at",
+                    "ConditionExpression": "response_version = :version",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _to_item({":sent": SurveyStatus.SENT.value, ":one": 1,
+                                                           ":now": clock.iso(at),
+                                                           ":version": survey.response_version}),
+                }},
+                {"Update": self._open_verdict_update(survey_open)},
+            ])
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed("the response changed meanwhile") from error
+            raise
+
+    def mark_sent(self, survey_id: str, at: datetime, message_id: str) -> None:
+        self._update_survey(survey_id, "SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid "
+                                       "REMOVE send_lease_until",
+                            {":sent": SurveyStatus.SENT.value, ":at": clock.iso(at), ":mid": message_id,
+                             ":scheduled": SurveyStatus.SCHEDULED.value},
+                            condition="#status = :scheduled")
+
+    def mark_failed(self, survey_id: str, reason: str) -> None:
+        self._update_survey(survey_id, "SET #status = :failed, failure_reason = :reason, send_done_at = :at "
+                                       "REMOVE send_lease_until",
+                            {":failed": SurveyStatus.FAILED.value, ":reason": reason[:500], ":at": clock.iso(clock.now()),
+                             ":scheduled": SurveyStatus.SCHEDULED.value},
+                            condition="#status = :scheduled")
+
+    def add_token_hash(self, survey_id: str, secret_hash: str) -> None:
+        self._update_survey(survey_id, "SET secret_hashes = list_append(if_not_exists(secret_hashes, :empty), :new)",
+                            {":empty": [], ":new": [secret_hash]})
+
+    def count_send_attempt(self, survey_id: str, reason: str) -> None:
+        self._update_survey(survey_id, "SET failure_reason = :reason ADD send_attempts :one",
+                            {":reason": reason[:500], ":one": 1})
+
+    # --- once-only steps -----------------------------------------------------------------
+
+    def claim_step(self, pk: str, sk: str, step: str, at: datetime, lease_seconds: int) -> Optional[str]:
+        """Take the lease on a once-only step of an item.
+
+        Returns None when the step is claimed afresh, "expired" when an earlier worker's lease ran
+        out before it finished (it may or may not have acted), or "done" when the step is finished.
+        Raises StepBusy while another worker holds a live lease.
+        """
+        done, lease = f"{step}_done_at", f"{step}_lease_until"
+        now, until = clock.iso(at), clock.iso(at + timedelta(seconds=lease_seconds))
+        try:
+            old = self.db.update_item(
+                TableName=self.table_name, Key=_key(pk, sk),
+                UpdateExpression="SET #lease = :until",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#done) "
+                                    "AND (attribute_not_exists(#lease) OR #lease < :now)",
+                ExpressionAttributeNames={"#lease": lease, "#done": done},
+                ExpressionAttributeValues=_to_item({":until": until, ":now": now}),
+                ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ).get("Attributes", {})
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            item = _from_item(error.response.get("Item", {}))
+            if not item:
+                raise ConditionFailed(f"{pk} does not exist") from error
+            if done in item:
+                return "done"
+            raise StepBusy(f"{step} of {pk} is in progress elsewhere") from error
+        return "expired" if lease in old else None
+
+    def complete_step(self, pk: str, sk: str, step: str, at: datetime, result: Optional[dict] = None) -> None:
+        values = {":at": clock.iso(at)}
+        sets = ["#done = :at"]
+        for index, (name, value) in enumerate((result or {}).items()):
+            sets.append(f"{name} = :r{index}")
+            values[f":r{index}"] = value
+        self.db.update_item(
+            TableName=self.table_name, Key=_key(pk, sk),
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE #lease",
+            ExpressionAttributeNames={"#lease": f"{step}_lease_until", "#done": f"{step}_done_at"},
+            ExpressionAttributeValues=_to_item(values),
+        )
+
+    def release_step(self, pk: str, sk: str, step: str) -> None:
+        """Give a lease back after a failure that certainly did nothing, so a retry can run."""
+        self.db.update_item(TableName=self.table_name, Key=_key(pk, sk), UpdateExpression="REMOVE #lease",
+                            ExpressionAttributeNames={"#lease": f"{step}_lease_until"})
+
+    def step_done(self, pk: str, sk: str, step: str) -> bool:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True,
+                                ProjectionExpression="#done",
+                                ExpressionAttributeNames={"#done": f"{step}_done_at"}).get("Item")
+        return bool(item)
+
+    # --- follow-ups ----------------------------------------------------------------------
+
+    def open_followup(self, followup: FollowUp) -> bool:
+        """Store a new follow-up; False if one with this id already exists."""
+        try:
+            self.db.put_item(
+                TableName=self.table_name,
+                Item=_to_item({"pk": followup_pk(followup.followup_id), "sk": "FOLLOWUP",
+                               **followup.model_dump(mode="json")}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_followup(self, followup_id: str) -> Optional[FollowUp]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
+                                ConsistentRead=True).get("Item")
+        return FollowUp.model_validate(_from_item(item)) if item else None
+
+    def set_followup_alert_error(self, followup_id: str, error: Optional[str]) -> None:
+        if error is None:
+            expression, values = "REMOVE alert_error", None
+        else:
+            expression, values = "SET alert_error = :e", _to_item({":e": error[:500]})
+        kwargs = {"ExpressionAttributeValues": values} if values else {}
+        self.db.update_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
+                            UpdateExpression=expression, **kwargs)
+
+    # --- api keys ------------------------------------------------------------------------
+
+    def put_api_key(self, key: ApiKey) -> None:
+        self.db.put_item(TableName=self.table_name,
+                         Item=_to_item({"pk": "APIKEY", "sk": key.key_hash, **key.model_dump(mode="json")}),
+                         ConditionExpression="attribute_not_exists(pk)")
+
+    def get_api_key(self, key_hash: str) -> Optional[ApiKey]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key("APIKEY", key_hash)).get("Item")
+        return ApiKey.model_validate(_from_item(item)) if item else None
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return [ApiKey.model_validate(item) for item in self._query_prefix("APIKEY", "")]
+
+    def revoke_api_key(self, key_hash: str, at: datetime) -> None:
+        try:
+            self.db.update_item(TableName=self.table_name, Key=_key("APIKEY", key_hash),
+                                UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :at)",
+                                ConditionExpression="attribute_exists(pk)",
+                                ExpressionAttributeValues=_to_item({":at": clock.iso(at)}))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise KeyError(key_hash) from error
+            raise
+
+    # --- internals -----------------------------------------------------------------------
+
+    @staticmethod
+    def _open_sk(survey_open: SurveyOpen) -> str:
+        return f"OPEN#{clock.iso(survey_open.at)}#{survey_open.open_id}"
+
+    def _open_verdict_update(self, survey_open: SurveyOpen) -> dict:
+        values = {":verdict": survey_open.verdict.value, ":reason": survey_open.reason,
+                  ":confirmed": clock.iso(survey_open.confirmed_at) if survey_open.confirmed_at else None}
+        sets = ["verdict = :verdict"] + [f"{name} = {ref}" for name, ref in
+                                         (("reason", ":reason"), ("confirmed_at", ":confirmed")) if values[ref]]
+        return {
+            "TableName": self.table_name, "Key": _key(survey_pk(survey_open.survey_id), self._open_sk(survey_open)),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": _to_item({k: v for k, v in values.items() if v is not None}),
+        }
+
+    def _update_survey(self, survey_id: str, expression: str, values: dict, condition: str = "attribute_exists(pk)"):
+        names = {"ExpressionAttributeNames": {"#status": "status"}} if "#status" in expression + condition else {}
+        try:
+            self.db.update_item(
+                TableName=self.table_name, Key=_key(survey_pk(survey_id), "SURVEY"),
+                UpdateExpression=expression, ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                ExpressionAttributeValues=_to_item(values), **names,
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(f"survey {survey_id} is not in the expected state") from error
+            raise
+
+    def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)" if prefix else "pk = :pk",
+            "ExpressionAttributeValues": _to_item({":pk": pk, **({":prefix": prefix} if prefix else {})}),
+        }
+        while True:
+            page = self.db.query(**kwargs)
+            yield from map(_from_item, page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@functools.cache
+def get_store() -> Store:
+    return Store(get_settings().table_name)
+
+
+def reset_store() -> None:
+    get_store.cache_clear()
+
+
+TABLE_DEFINITION = {
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                             {"AttributeName": "sk", "AttributeType": "S"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+def create_table(table_name: str, client=None) -> None:
+    """Create closeloop's table (local stack, tests, and the bootstrap of a stage)."""
+    db = client or aws.client("dynamodb")
+    try:
+        db.create_table(TableName=table_name, **TABLE_DEFINITION)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    db.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})

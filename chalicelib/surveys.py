@@ -1,0 +1,215 @@
+"""The survey lifecycle: accept an interaction, serve its pages, count its one response."""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from chalicelib import clock, jobs, scanners, scoring, tokens
+from chalicelib.config import get_settings
+from chalicelib.models import (
+    HandleResponse, InteractionIn, OpenVerdict, ResponseForm, SendSurvey, Survey, SurveyOpen, SurveyStatus,
+)
+from chalicelib.storage import ConditionFailed, DuplicateInteraction, Store, get_store
+
+log = logging.getLogger(__name__)
+
+
+class SurveyNotFound(Exception):
+    """Unknown, forged or truncated token: the page reveals nothing more."""
+
+
+class SurveyExpired(Exception):
+    def __init__(self, survey: Survey):
+        super().__init__(survey.survey_id)
+        self.survey = survey
+
+
+class InvalidScore(ValueError):
+    def __init__(self, survey: Survey, score: int):
+        low, high = scoring.scale(survey.kind)[0], scoring.scale(survey.kind)[-1]
+        super().__init__(f"score must be between {low} and {high} for a {survey.kind.value} survey")
+        self.survey = survey
+
+
+@dataclass(frozen=True)
+class Accepted:
+    survey: Survey
+    created: bool
+
+
+def accept_interaction(request: InteractionIn, request_base_url: str, store: Optional[Store] = None) -> Accepted:
+    """Create the interaction's survey (once) and queue its delivery."""
+    store = store or get_store()
+    settings = get_settings()
+    now = clock.now()
+    send_at = request.send_at or now + timedelta(seconds=settings.send_delay_seconds)
+    survey = Survey(
+        survey_id=tokens.new_survey_id(), interaction_id=request.interaction_id, kind=request.survey,
+        channel=request.channel, status=SurveyStatus.SCHEDULED,
+        customer=request.customer, agent=request.agent, team=request.team, properties=request.properties,
+        base_url=settings.public_url or request_base_url, created_at=now, occurred_at=request.occurred_at,
+        send_at=max(send_at, now), expires_at=max(send_at, now) + timedelta(days=settings.response_window_days),
+    )
+    try:
+        store.create_survey(survey)
+    except DuplicateInteraction as duplicate:
+        existing = store.get_survey(duplicate.survey_id)
+        if existing.status is SurveyStatus.SCHEDULED:
+            # The first request may have died before queueing; the send job is idempotent.
+            jobs.enqueue(SendSurvey(survey_id=existing.survey_id), _seconds_until(existing.send_at, now))
+        return Accepted(existing, created=False)
+    jobs.enqueue(SendSurvey(survey_id=survey.survey_id), _seconds_until(survey.send_at, now))
+    return Accepted(survey, created=True)
+
+
+def survey_view(survey: Survey) -> dict:
+    """The survey as GET /v1/surveys/{id} shows it."""
+    at = clock.now()
+    return {
+        "survey_id": survey.survey_id, "interaction_id": survey.interaction_id, "survey": survey.kind.value,
+        "channel": survey.channel.value, "status": survey.public_status(at).value,
+        "score": survey.score, "comment": survey.comment,
+        "detractor": scoring.is_detractor(survey.kind, survey.score) if survey.score is not None else None,
+        "customer_id": survey.customer.id,
+        "agent": survey.agent.model_dump(exclude_none=True) if survey.agent else None, "team": survey.team,
+        "created_at": clock.iso(survey.created_at), "send_at": clock.iso(survey.send_at),
+        "sent_at": _iso_or_none(survey.sent_at), "responded_at": _iso_or_none(survey.responded_at),
+        "response_updated_at": _iso_or_none(survey.response_updated_at),
+        "expires_at": clock.iso(survey.expires_at), "failure_reason": survey.failure_reason,
+    }
+
+
+def open_view(survey_open: SurveyOpen) -> dict:
+    return {"open_id": survey_open.open_id, "at": clock.iso(survey_open.at), "method": survey_open.method,
+            "score": None if survey_open.score == scanners.HONEYPOT else survey_open.score,
+            "honeypot": survey_open.score == scanners.HONEYPOT, "user_agent": survey_open.user_agent,
+            "verdict": survey_open.verdict.value, "reason": survey_open.reason,
+            "confirmed_at": _iso_or_none(survey_open.confirmed_at)}
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PageView:
+    survey: Survey
+    open_id: str
+    score: Optional[int]
+    token: str
+
+
+def view_page(token: str, score: Optional[int], method: str, user_agent: str,
+              store: Optional[Store] = None) -> PageView:
+    """Someone fetched a survey link: keep the evidence, count nothing (a GET never responds)."""
+    store = store or get_store()
+    survey = _survey_for_token(token, store)
+    now = clock.now()
+    if now >= survey.expires_at:
+        raise SurveyExpired(survey)
+    if score is not None and score != scanners.HONEYPOT and not scoring.is_valid_score(survey.kind, score):
+        raise InvalidScore(survey, score)
+    first_look = scanners.judge_fetch(method, user_agent)
+    if score == scanners.HONEYPOT:
+        first_look = scanners.Judgement(True, "fetched the hidden link that people never see")
+    survey_open = SurveyOpen(
+        open_id=secrets.token_urlsafe(12), survey_id=survey.survey_id, at=now, method=method.upper(),
+        score=score, user_agent=user_agent[:512],
+        verdict=OpenVerdict.AUTOMATED if first_look.automated else OpenVerdict.PENDING, reason=first_look.reason,
+    )
+    store.add_open(survey_open)
+    return PageView(survey=survey, open_id=survey_open.open_id, score=score, token=token)
+
+
+@dataclass(frozen=True)
+class ResponseOutcome:
+    survey: Survey
+    counted: bool
+    reason: Optional[str] = None
+
+
+def respond(token: str, form: ResponseForm, user_agent: str, explicit: bool,
+            store: Optional[Store] = None) -> ResponseOutcome:
+    """A survey page confirms a score (by itself after a dwell, or by the person's submit).
+
+    Costs one Query (survey and recent page views) and one transaction (response and evidence).
+    """
+    store = store or get_store()
+    survey_id = _survey_id_for_token(token)
+    for attempt in range(3):
+        survey, recent = store.get_survey_with_opens(survey_id)
+        _check_token(survey, token)
+        try:
+            return _respond(store, survey, recent, form, user_agent, explicit)
+        except ConditionFailed:
+            if attempt == 2 or clock.now() >= survey.expires_at:
+                raise
+            # Another click changed the response between our read and write: judge again.
+    raise AssertionError("unreachable")
+
+
+def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: ResponseForm, user_agent: str,
+             explicit: bool) -> ResponseOutcome:
+    now = clock.now()
+    if now >= survey.expires_at:
+        raise SurveyExpired(survey)
+    if not scoring.is_valid_score(survey.kind, form.score):
+        raise InvalidScore(survey, form.score)
+    view = next((o for o in recent if o.open_id == form.open_id), None)
+    if view is None:
+        # A post without a page view we know (no-JS client with a stale page, or a forged form):
+        # judge it as a fresh view of this score made now.
+        view = SurveyOpen(open_id=form.open_id or secrets.token_urlsafe(12), survey_id=survey.survey_id, at=now,
+                          method="POST", score=form.score, user_agent=user_agent[:512])
+        store.add_open(view)
+    judged_view = view.model_copy(update={"score": form.score if view.score is None else view.score})
+    judgement = scanners.judge_confirmation(judged_view, recent, user_agent, now, explicit)
+    if judgement.automated:
+        evidence = view.model_copy(update={"verdict": OpenVerdict.AUTOMATED, "reason": judgement.reason})
+        if judgement.sweep and survey.score is not None:
+            store.withdraw_response(survey, evidence, now)
+            log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)
+        else:
+            store.set_open_verdict(evidence)
+        return ResponseOutcome(survey, counted=False, reason=judgement.reason)
+    if survey.score == form.score and form.comment in (None, survey.comment) and view.verdict is OpenVerdict.COUNTED:
+        return ResponseOutcome(survey, counted=True)  # a repeated confirmation: nothing changes
+    newly_detractor = scoring.is_detractor(survey.kind, form.score) and not scoring.is_detractor(survey.kind, survey.score)
+    if newly_detractor:
+        # Queue the follow-up decision before writing: if the write then fails the job finds no
+        # newer response and does nothing, while the reverse order could lose an alert.
+        jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
+                     get_settings().comment_wait_seconds)
+    evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
+    version = store.record_response(survey, evidence, form.score, form.comment, now)
+    updated = survey.model_copy(update={
+        "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
+        "status": SurveyStatus.RESPONDED, "responded_at": survey.responded_at or now,
+        "response_updated_at": now, "response_version": version})
+    return ResponseOutcome(updated, counted=True)
+
+
+def _survey_id_for_token(token: str) -> str:
+    try:
+        return tokens.survey_id_of(token)
+    except tokens.InvalidToken as error:
+        raise SurveyNotFound() from error
+
+
+def _check_token(survey: Optional[Survey], token: str) -> Survey:
+    if survey is None or not tokens.matches(token, survey.secret_hashes):
+        raise SurveyNotFound()
+    return survey
+
+
+def _survey_for_token(token: str, store: Store) -> Survey:
+    return _check_token(store.get_survey(_survey_id_for_token(token)), token)
+
+
+def _seconds_until(at: datetime, now: datetime) -> float:
+    return max(0.0, (at - now).total_seconds())
+
+
+def _iso_or_none(value: Optional[datetime]) -> Optional[str]:
+    return clock.iso(value) if value else None
