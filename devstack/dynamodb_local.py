@@ -58,8 +58,10 @@ class DynamoDBLocal:
         folder = install_dir()
         self.process = subprocess.Popen(
             ["java", "-Xmx512m", f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}", "-jar",
-             str(folder / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port)],
+             str(folder / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port)],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            # Its Java SDK would follow our AWS_ENDPOINT_URL (moto) for its own calls.
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,0 +1,143 @@
+"""`make run`: the whole product on this machine, no AWS account needed.
+
+- DynamoDB Local (AWS's engine, via Java) holds the table; moto emulates SES, SNS and SQS.
+- The app is served by chalice's local server, stage `local`, on 127.0.0.1:8000.
+- A pump runs the queue handler, as Lambda's event source mapping would.
+- The outbox on 127.0.0.1:8001 shows every email, SMS, alert and webhook the app sent.
+Ctrl-C stops everything, including the Java process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="the app (chalice local)")
+    parser.add_argument("--outbox-port", type=int, default=8001)
+    parser.add_argument("--moto-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--dynamodb-port", type=int, default=0, help="0: any free port")
+    return parser.parse_args()
+
+
+def _stage_environment() -> dict:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return {**config.get("environment_variables", {}),
+            **config["stages"]["local"].get("environment_variables", {})}
+
+
+def main() -> int:
+    args = _arguments()
+    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    from devstack.dynamodb_local import DynamoDBLocal, free_port, java_available
+
+    api_key = os.environ.get("CLOSELOOP_API_KEY") or "local-dev-key"
+    moto_port = args.moto_port or free_port()
+    moto_url = f"http://127.0.0.1:{moto_port}"
+    # Fake credentials and local endpoints for every AWS client of this process.
+    os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ENDPOINT_URL=moto_url, AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled")
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+
+    from moto.server import ThreadedMotoServer
+
+    stoppers = []
+    try:
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        moto.start()
+        stoppers.append(moto.stop)
+        if java_available():
+            dynamodb = DynamoDBLocal(args.dynamodb_port or None).start()
+            stoppers.append(dynamodb.stop)
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb.endpoint
+            table_engine = f"DynamoDB Local at {dynamodb.endpoint}"
+        else:
+            table_engine = "moto (Java not found: install Java 17 to use DynamoDB Local)"
+        return _serve(args, api_key, table_engine, stoppers)
+    finally:
+        for stop in reversed(stoppers):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                pass
+
+
+def _serve(args, api_key: str, table_engine: str, stoppers: list) -> int:
+    from devstack import outbox as outbox_module, resources
+    from devstack.pump import Pump
+
+    public_url = f"http://{args.host}:{args.port}"
+    environment = _stage_environment()
+    os.environ.update(environment)
+    created = resources.create(environment["CLOSELOOP_TABLE_NAME"], environment["CLOSELOOP_SENDER_EMAIL"], api_key)
+    os.environ.update(
+        CLOSELOOP_JOBS_QUEUE_URL=created.jobs_queue_url, CLOSELOOP_ALERT_TOPIC_ARN=created.alert_topic_arn,
+        CLOSELOOP_PUBLIC_URL=public_url,
+        CLOSELOOP_ALERT_WEBHOOK_URL=os.environ.get("CLOSELOOP_ALERT_WEBHOOK_URL")
+        or f"http://{args.host}:{args.outbox_port}{outbox_module.WEBHOOK_PATH}",
+    )
+    from chalicelib import config
+
+    config.reset_settings()
+
+    outbox = outbox_module.Outbox(created.alert_topic_arn)
+    outbox_server = outbox_module.make_server(outbox, args.host, args.outbox_port)
+    threading.Thread(target=outbox_server.serve_forever, daemon=True, name="outbox").start()
+    stoppers.append(outbox_server.shutdown)
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import ChaliceRequestHandler
+
+    # Without this every kept-alive request waits ~40 ms (Nagle against delayed ACKs).
+    ChaliceRequestHandler.disable_nagle_algorithm = True
+    factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
+    chalice_config = factory.create_config_obj(chalice_stage_name="local")
+    app = factory.load_chalice_app(environment_variables=chalice_config.environment_variables)
+    http_server = factory.create_local_server(app, chalice_config, args.host, args.port)
+    threading.Thread(target=http_server.server.serve_forever, daemon=True, name="chalice-local").start()
+    stoppers.append(http_server.shutdown)
+
+    import importlib
+
+    # The module-level handler, the same function Lambda's SQS event source would call.
+    pump = Pump(importlib.import_module("app").handle_job, created.jobs_queue_url).start()
+    stoppers.append(pump.stop)
+
+    print(f"""
+closeloop is running (stage local)
+  app       {public_url}
+  outbox    http://{args.host}:{args.outbox_port}/   (JSON: /outbox.json)
+  table     {table_engine}
+  AWS       moto at {os.environ['AWS_ENDPOINT_URL']} (SES, SNS, SQS)
+  API key   {api_key}
+
+Try it:
+  curl -s -X POST {public_url}/v1/interactions \\
+    -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+    -d '{{"interaction_id": "demo-1", "customer": {{"id": "cus_1", "email": "ada@example.com", "name": "Ada"}},
+         "agent": {{"id": "agt_7", "name": "Sam"}}, "team": "billing"}}'
+Then open the outbox and click a score. Ctrl-C stops everything.
+""", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    print("\nstopping closeloop...", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

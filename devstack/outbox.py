@@ -1,0 +1,159 @@
+"""The local outbox: everything the app sent, as a page for people and as /outbox.json.
+
+It reads what the emulated SES and SNS accepted (moto runs in this process) and records the
+POSTs the app makes to the alert webhook, which points here in the local stack.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional
+
+from jinja2 import Environment, select_autoescape
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+REGION = "us-east-1"
+WEBHOOK_PATH = "/webhooks/alerts"
+# Headers every email has; the rest are the app's own ("extra") headers.
+_STANDARD_HEADERS = {"from", "to", "subject", "date", "mime-version", "content-type", "content-transfer-encoding",
+                     "message-id", "cc", "bcc", "reply-to"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Outbox:
+    def __init__(self, alert_topic_arn: str):
+        self.alert_topic_arn = alert_topic_arn
+        self.messages: list[dict] = []
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, key: str, channel: str, to: str, text: str, subject: Optional[str] = None,
+            html: Optional[str] = None, headers: Optional[dict] = None) -> None:
+        with self._lock:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+            self.messages.append({"id": str(len(self.messages) + 1), "channel": channel, "to": to,
+                                  "subject": subject, "text": text, "html": html, "headers": headers,
+                                  "sent_at": _now()})
+
+    def collect(self) -> None:
+        """Pick up what the emulated SES and SNS accepted since the last look."""
+        ses = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+        for sent in list(ses.sent_messages):
+            if hasattr(sent, "raw_data"):
+                self._add_email(sent.id, sent.raw_data)
+        sns = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+        for message_id, (phone, text) in list(sns.sms_messages.items()):
+            self.add(f"sms:{message_id}", "sms", phone, text)
+        topic = sns.topics.get(self.alert_topic_arn)
+        for notification in list(topic.sent_notifications if topic else []):
+            message_id, text, subject = notification[0], notification[1], notification[2]
+            self.add(f"alert:{message_id}", "alert", self.alert_topic_arn, text, subject=subject)
+
+    def _add_email(self, message_id: str, raw: str) -> None:
+        if f"email:{message_id}" in self._seen:
+            return
+        message = email.message_from_string(raw, policy=email.policy.default)
+        text_part = message.get_body(preferencelist=("plain",))
+        html_part = message.get_body(preferencelist=("html",))
+        headers = {name: str(value) for name, value in message.items() if name.lower() not in _STANDARD_HEADERS}
+        self.add(f"email:{message_id}", "email", str(message["To"]),
+                 text_part.get_content() if text_part else "", subject=str(message["Subject"]),
+                 html=html_part.get_content() if html_part else None, headers=headers)
+
+    def snapshot(self) -> list[dict]:
+        self.collect()
+        with self._lock:
+            return list(self.messages)
+
+
+_PAGE = Environment(autoescape=select_autoescape(default_for_string=True)).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="5"><title>closeloop outbox</title>
+<style>
+ body{font-family:system-ui,sans-serif;margin:0;background:#f3f4f6;color:#1f2937}
+ main{max-width:60rem;margin:0 auto;padding:1rem}
+ article{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
+ .ch{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#1e40af;color:#fff;font-size:.8rem}
+ .alert .ch{background:#b91c1c}.webhook .ch{background:#7c3aed}.sms .ch{background:#047857}
+ pre{white-space:pre-wrap;background:#f9fafb;padding:.75rem;border-radius:.25rem}
+ iframe{width:100%;height:30rem;border:1px solid #d1d5db;border-radius:.25rem;background:#fff}
+ .meta{color:#4b5563;font-size:.875rem}
+</style></head><body><main>
+<h1>closeloop outbox</h1>
+<p class="meta">{{ messages|length }} message(s), newest first. JSON: <a href="/outbox.json">/outbox.json</a>.
+This page refreshes every 5 s.</p>
+{% for m in messages|reverse %}
+<article class="{{ m.channel }}" id="m{{ m.id }}">
+ <p><span class="ch">{{ m.channel }}</span> <strong>{{ m.subject or "" }}</strong></p>
+ <p class="meta">#{{ m.id }} to {{ m.to }} at {{ m.sent_at }}</p>
+ {% if m.html %}<p><a href="/messages/{{ m.id }}" target="_blank">Open this email</a></p>
+ <iframe title="email {{ m.id }}" sandbox="allow-popups allow-popups-to-escape-sandbox" src="/messages/{{ m.id }}"></iframe>{% endif %}
+ <pre>{{ linkify(m.text) }}</pre>
+</article>
+{% else %}<p>Nothing sent yet. Post an interaction to http://127.0.0.1:8000/v1/interactions.</p>{% endfor %}
+</main></body></html>""")
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def _linkify(text: str):
+    from markupsafe import Markup, escape
+
+    parts, last = [], 0
+    for match in _URL.finditer(text or ""):
+        parts.append(escape(text[last:match.start()]))
+        url = escape(match.group(0))
+        parts.append(Markup(f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'))
+        last = match.end()
+    parts.append(escape((text or "")[last:]))
+    return Markup("").join(parts)
+
+
+def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            if path == "/outbox.json":
+                return self._send(200, "application/json", json.dumps(outbox.snapshot(), indent=1))
+            if path == "/":
+                return self._send(200, "text/html; charset=utf-8",
+                                  _PAGE.render(messages=outbox.snapshot(), linkify=_linkify))
+            match = re.fullmatch(r"/messages/(\d+)", path)
+            found = [m for m in outbox.snapshot() if match and m["id"] == match.group(1) and m["html"]]
+            if found:
+                # Links of an email open in a new tab, like a mail client does.
+                html = found[0]["html"].replace("<head>", '<head><base target="_blank">', 1)
+                return self._send(200, "text/html; charset=utf-8", html)
+            self._send(404, "text/plain", "not found")
+
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
+            if self.path.split("?", 1)[0] != WEBHOOK_PATH:
+                return self._send(404, "text/plain", "not found")
+            outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", WEBHOOK_PATH, body,
+                       headers={"Content-Type": self.headers.get("content-type", "")})
+            self._send(200, "text/plain", "ok")
+
+        def _send(self, status: int, content_type: str, body: str) -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)

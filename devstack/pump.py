@@ -1,0 +1,64 @@
+"""Runs the app's queue handler locally, as Lambda's SQS event source mapping would.
+
+chalice local serves HTTP routes only; this pump long-polls the emulated jobs queue and invokes
+the same handler function with an SQS event. A handler that raises leaves its message on the
+queue, so it is redelivered after the visibility timeout, as on AWS.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+
+from chalice.local import LambdaContext
+
+from chalicelib import aws
+
+log = logging.getLogger("devstack.pump")
+
+
+def sqs_event(message: dict, queue_arn: str) -> dict:
+    return {"Records": [{
+        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+        "attributes": message.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1",
+    }]}
+
+
+class Pump:
+    def __init__(self, handler, queue_url: str, workers: int = 2):
+        self.handler, self.queue_url, self.workers = handler, queue_url, workers
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> "Pump":
+        queue_arn = aws.client("sqs").get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for index in range(self.workers):
+            thread = threading.Thread(target=self._run, args=(queue_arn,), name=f"pump-{index}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=3)
+
+    def _run(self, queue_arn: str) -> None:
+        sqs = aws.client("sqs")
+        while not self.stopping.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=1,
+                                               WaitTimeSeconds=1).get("Messages", [])
+            except Exception:  # noqa: BLE001 - the emulator is shutting down or restarting
+                if not self.stopping.wait(0.5):
+                    log.debug("receive failed", exc_info=True)
+                continue
+            for message in messages:
+                try:
+                    self.handler(sqs_event(message, queue_arn), LambdaContext("handle_job", 512, 30_000))
+                except Exception:  # noqa: BLE001 - shown, then redelivered like on AWS
+                    print(f"[pump] job failed, it will be redelivered:\n{traceback.format_exc()}", flush=True)
+                    continue
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
