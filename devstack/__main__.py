@@ -115,6 +115,13 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list) -> int:
     pump = Pump(importlib.import_module("app").handle_job, created.jobs_queue_url).start()
     stoppers.append(pump.stop)
 
+    state_file = ROOT / ".cache" / "devstack.json"
+    state_file.parent.mkdir(exist_ok=True)
+    # Lets `python -m ops --stage local ...` reach this stack's emulated AWS.
+    state_file.write_text(json.dumps({"environment": {k: v for k, v in os.environ.items()
+                                                      if k.startswith(("AWS_", "CLOSELOOP_"))}}))
+    stoppers.append(lambda: state_file.unlink(missing_ok=True))
+
     print(f"""
 closeloop is running (stage local)
   app       {public_url}
@@ -129,6 +136,7 @@ Try it:
     -d '{{"interaction_id": "demo-1", "customer": {{"id": "cus_1", "email": "ada@example.com", "name": "Ada"}},
          "agent": {{"id": "agt_7", "name": "Sam"}}, "team": "billing"}}'
 Then open the outbox and click a score. Ctrl-C stops everything.
+More keys: .venv/bin/python -m ops keys create --name zendesk
 """, flush=True)
 
     stop = threading.Event()

@@ -1,0 +1,1 @@
+"""Operator commands (`python -m ops ...`); not part of the deployed app."""

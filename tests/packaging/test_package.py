@@ -1,0 +1,75 @@
+"""`chalice package` builds a Lambda zip that holds the handlers and the templates, under 5 MB."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+MAX_ZIP_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run([str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", str(out)],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    return out
+
+
+def test_the_zip_holds_the_app_every_template_and_no_sdk(package):
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        names = set(archive.namelist())
+    templates = {str(p.relative_to(ROOT)) for p in (ROOT / "templates").rglob("*") if p.is_file()}
+    assert templates and templates <= names, sorted(templates - names)
+    assert {"app.py", "chalicelib/surveys.py", "chalicelib/delivery/email.py"} <= names
+    # boto3 comes with the Lambda runtime and chalice is a deploy tool: neither belongs in the zip.
+    assert not [n for n in names if n.startswith(("boto3/", "botocore/", "chalice/cli/", "moto/"))]
+
+
+def test_the_zip_stays_under_5_mb(package):
+    assert (package / "deployment.zip").stat().st_size < MAX_ZIP_BYTES
+
+
+def test_the_packaged_app_renders_its_pages_from_anywhere(package, tmp_path):
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        archive.extractall(unpacked)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    script = ("import app; from chalicelib.rendering import render; "
+              "print(render('pages/not_found.html', nonce='n', company='Acme'))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(unpacked), "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stderr
+    assert "couldn't find this survey" in result.stdout
+
+
+def test_the_template_wires_the_api_and_the_jobs_queue_handler_with_the_stage_policy(package):
+    template = json.loads((package / "sam.json").read_text())
+    functions = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    handlers = {f["Properties"]["Handler"] for f in functions.values()}
+    assert {"app.app", "app.handle_job"} <= handlers
+    events = [e for f in functions.values() for e in f["Properties"].get("Events", {}).values()]
+    assert any(e["Type"] == "SQS" for e in events)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_deployed_stage_has_a_least_privilege_policy(stage):
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    policy = json.loads((ROOT / ".chalice" / config["stages"][stage]["iam_policy_file"]).read_text())
+    statements = policy["Statement"]
+    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not [a for a in actions if a == "*" or a.endswith(":*")], "wildcard actions"
+    table = config["stages"][stage]["environment_variables"]["CLOSELOOP_TABLE_NAME"]
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert dynamodb and all(s["Resource"].endswith(f"table/{table}") for s in dynamodb)
+    assert any("logs:PutLogEvents" in s["Action"] for s in statements)
