@@ -11,6 +11,7 @@ import json
 import re
 import threading
 from datetime import datetime, timezone
+from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
@@ -68,7 +69,8 @@ class Outbox:
         text_part = message.get_body(preferencelist=("plain",))
         html_part = message.get_body(preferencelist=("html",))
         headers = {name: str(value) for name, value in message.items() if name.lower() not in _STANDARD_HEADERS}
-        self.add(f"email:{message_id}", "email", str(message["To"]),
+        addresses = ", ".join(address for _, address in getaddresses([str(message["To"])]))
+        self.add(f"email:{message_id}", "email", addresses,
                  text_part.get_content() if text_part else "", subject=str(message["Subject"]),
                  html=html_part.get_content() if html_part else None, headers=headers)
 
@@ -141,7 +143,8 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
             if self.path.split("?", 1)[0] != WEBHOOK_PATH:
                 return self._send(404, "text/plain", "not found")
-            outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", WEBHOOK_PATH, body,
+            to = f"http://{self.headers.get('host', '')}{WEBHOOK_PATH}"
+            outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", to, body,
                        headers={"Content-Type": self.headers.get("content-type", "")})
             self._send(200, "text/plain", "ok")
 

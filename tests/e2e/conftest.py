@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -29,13 +30,15 @@ class LocalStack:
         self.headers = {"Authorization": f"Bearer {API_KEY}"}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOSELOOP_"))}
         env["CLOSELOOP_API_KEY"] = API_KEY
+        # A file, not a pipe: nobody reads a pipe while tests run, and a full one would block the stack.
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="devstack-", suffix=".log")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devstack", "--port", str(self.port), "--outbox-port", str(self.outbox_port)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("the local stack exited:\n" + self.process.stdout.read())
+                raise RuntimeError("the local stack exited:\n" + self.output())
             try:
                 requests.get(self.outbox_url + "/outbox.json", timeout=1).raise_for_status()
                 requests.get(self.app_url + "/s/x", timeout=1)
@@ -52,6 +55,10 @@ class LocalStack:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
 
     def post_interaction(self, **body) -> dict:
         response = requests.post(self.app_url + "/v1/interactions", json=body, headers=self.headers, timeout=10)
