@@ -30,12 +30,16 @@ class InputError(Exception):
 
 
 def json_body(request, model: type[M]) -> M:
-    raw = _raw(request)
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
-    return validate(model, data)
+    return validate(model, _parse_json(request))
+
+
+def json_object(request) -> dict:
+    """An optional JSON object body: empty means {}."""
+    data = _parse_json(request) if request.raw_body else {}
+    if not isinstance(data, dict):
+        raise InputError(400, "validation_error", "the body must be a JSON object",
+                         [{"field": "body", "message": "must be a JSON object"}])
+    return data
 
 
 def form_body(request, model: type[M]) -> M:
@@ -62,6 +66,13 @@ def validate(model: type[M], data: Any) -> M:
 def _field_error(error: dict) -> dict:
     location = ".".join(str(part) for part in error["loc"]) or "body"
     return {"field": location, "message": error["msg"], "type": error["type"]}
+
+
+def _parse_json(request) -> Any:
+    try:
+        return json.loads(_raw(request))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
 
 
 def _raw(request) -> bytes:

@@ -89,12 +89,8 @@ def show(request, token: str, score_text: Optional[str]) -> Response:
         return not_found()
     try:
         view = surveys.view_page(token, score, request.method, request.headers.get("user-agent", ""))
-    except surveys.SurveyNotFound:
-        return not_found()
-    except surveys.SurveyExpired:
-        return expired()
-    except surveys.InvalidScore as error:
-        return bad_score(str(error))
+    except _SURVEY_ERRORS as error:
+        return _error_page(error)
     if request.method == "HEAD" or score == HONEYPOT:
         return Response(status_code=200, body="", headers=_headers(secrets.token_urlsafe(8)))
     if score is None:
@@ -108,13 +104,12 @@ def confirm(request, token: str, score_text: str) -> Response:
     if score is None or score is _NOT_A_SCORE:
         return edge.InputError(404, "not_found", "no such survey link").response()
     try:
-        body = request.json_body if request.raw_body else {}
-        form = edge.validate(ResponseForm, {**(body if isinstance(body, dict) else {}), "score": score})
+        form = edge.validate(ResponseForm, {**edge.json_object(request), "score": score})
         outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=False)
     except edge.InputError as error:
         return error.response()
-    except Exception as error:  # noqa: BLE001 - mapped to the page errors below
-        return _json_error(error)
+    except _SURVEY_ERRORS as error:
+        return _error_json(error)
     return Response(status_code=200, body={"recorded": outcome.counted,
                                            "score": outcome.survey.score if outcome.counted else None})
 
@@ -126,12 +121,8 @@ def submit(request, token: str) -> Response:
         outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=True)
     except edge.InputError as error:
         return bad_score(error.fields[0]["field"] + ": " + error.fields[0]["message"] if error.fields else error.message)
-    except surveys.SurveyNotFound:
-        return not_found()
-    except surveys.SurveyExpired:
-        return expired()
-    except surveys.InvalidScore as error:
-        return bad_score(str(error))
+    except _SURVEY_ERRORS as error:
+        return _error_page(error)
     return thanks(outcome.survey, token, outcome.counted)
 
 
@@ -146,13 +137,23 @@ def _parse_score(text: Optional[str]):
     return _NOT_A_SCORE
 
 
-def _json_error(error: Exception) -> Response:
-    if isinstance(error, surveys.SurveyNotFound):
-        return edge.InputError(404, "not_found", "no such survey link").response()
+_SURVEY_ERRORS = (surveys.SurveyNotFound, surveys.SurveyExpired, surveys.InvalidScore)
+
+
+def _error_page(error: Exception) -> Response:
+    if isinstance(error, surveys.SurveyExpired):
+        return expired()
+    if isinstance(error, surveys.InvalidScore):
+        return bad_score(str(error))
+    return not_found()
+
+
+def _error_json(error: Exception) -> Response:
     if isinstance(error, surveys.SurveyExpired):
         return edge.InputError(410, "expired", "this survey has closed").response()
     if isinstance(error, surveys.InvalidScore):
         return edge.InputError(400, "validation_error", str(error), [{"field": "score", "message": str(error)}]).response()
-    raise error
+    return edge.InputError(404, "not_found", "no such survey link").response()
+
 
 HONEYPOT_PATH_SCORE = str(HONEYPOT)
