@@ -81,7 +81,7 @@ def submit_response(token):
 
 @app.route("/h/{token}", methods=["GET", "HEAD"])
 def honeypot(token):
-    return pages.show(app.current_request, token, pages.HONEYPOT_PATH_SCORE)
+    return pages.show(app.current_request, token, None, honeypot=True)
 
 
 # --- event handlers ------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def validate(model: type[M], data: Any) -> M:
 
 
 def _field_error(error: dict) -> dict:
-    location = ".".join(str(part) for part in error["loc"]) or "body"
+    # A check across fields (e.g. the channel's address) names its field in the error's context.
+    location = ".".join(str(part) for part in error["loc"]) or (error.get("ctx") or {}).get("field") or "body"
     return {"field": location, "message": error["msg"], "type": error["type"]}
 
 
@@ -72,13 +73,16 @@ def _parse_json(request) -> Any:
     try:
         return json.loads(_raw(request))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
+        raise InputError(400, "invalid_json", f"the body is not valid JSON: {error}",
+                         [{"field": "body", "message": "must be valid JSON", "type": "invalid_json"}]) from None
 
 
 def _raw(request) -> bytes:
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise InputError(413, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+        raise InputError(400, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes",
+                         [{"field": "body", "message": f"must be at most {MAX_BODY_BYTES} bytes",
+                           "type": "body_too_large"}])
     return raw
 
 

@@ -12,11 +12,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from chalicelib import clock
 from chalicelib.scoring import SurveyKind
 
 # --- field types ---------------------------------------------------------------------------
@@ -40,7 +43,7 @@ def _e164(value: str) -> str:
 
 
 def _locale(value: str) -> str:
-    if not _LOCALE_RE.match(value):
+    if not _LOCALE_RE.fullmatch(value):
         raise ValueError("must be a language tag such as en or pt-BR")
     return value.replace("_", "-")
 
@@ -124,12 +127,17 @@ class InteractionIn(_Strict):
             elif self.customer.phone:
                 self.channel = Channel.SMS
             else:
-                raise ValueError("customer.email or customer.phone is required to survey the customer")
+                raise _missing("customer.email", "customer.email or customer.phone is required to survey the customer")
         if self.channel is Channel.EMAIL and not self.customer.email:
-            raise ValueError("customer.email is required for the email channel")
+            raise _missing("customer.email", "customer.email is required for the email channel")
         if self.channel is Channel.SMS and not self.customer.phone:
-            raise ValueError("customer.phone is required for the sms channel")
+            raise _missing("customer.phone", "customer.phone is required for the sms channel")
         return self
+
+
+def _missing(field: str, message: str) -> PydanticCustomError:
+    """A model-level error that still names its field (the edge reports `ctx.field`)."""
+    return PydanticCustomError("missing_address", message, {"field": field})
 
 
 # --- HTTP: survey pages --------------------------------------------------------------------
@@ -173,6 +181,10 @@ class JobEnvelope(BaseModel):
 
 # --- stored items --------------------------------------------------------------------------
 
+# Stored times are fixed-width UTC text (2026-11-24T10:00:00.000Z): DynamoDB compares them as
+# strings in conditions (expiry, leases), which is only right when every value has one shape.
+UtcTime = Annotated[datetime, PlainSerializer(clock.iso, return_type=str, when_used="json")]
+
 class Survey(BaseModel):
     survey_id: str
     interaction_id: str
@@ -186,18 +198,18 @@ class Survey(BaseModel):
     team: Optional[str] = None
     properties: dict[str, str] = Field(default_factory=dict)
     base_url: str
-    created_at: datetime
-    occurred_at: Optional[datetime] = None
-    send_at: datetime
-    expires_at: datetime
-    sent_at: Optional[datetime] = None
+    created_at: UtcTime
+    occurred_at: Optional[UtcTime] = None
+    send_at: UtcTime
+    expires_at: UtcTime
+    sent_at: Optional[UtcTime] = None
     message_id: Optional[str] = None
     send_attempts: int = 0
     failure_reason: Optional[str] = None
     score: Optional[int] = None
     comment: Optional[str] = None
-    responded_at: Optional[datetime] = None
-    response_updated_at: Optional[datetime] = None
+    responded_at: Optional[UtcTime] = None
+    response_updated_at: Optional[UtcTime] = None
     response_version: int = 0
 
     def public_status(self, at: datetime) -> SurveyStatus:
@@ -216,13 +228,13 @@ class SurveyOpen(BaseModel):
     """Evidence of one fetch of a survey link, kept for audit."""
     open_id: str
     survey_id: str
-    at: datetime
+    at: UtcTime
     method: str
     score: Optional[int] = None  # None: the score-choice page; -1: the hidden honeypot link
     user_agent: str = ""
     verdict: OpenVerdict = OpenVerdict.PENDING
     reason: Optional[str] = None
-    confirmed_at: Optional[datetime] = None
+    confirmed_at: Optional[UtcTime] = None
 
 
 class FollowUpStatus(str, Enum):
@@ -241,7 +253,7 @@ class FollowUp(BaseModel):
     customer_name: Optional[str] = None
     agent: Optional[Agent] = None
     team: Optional[str] = None
-    opened_at: datetime
+    opened_at: UtcTime
     alert_error: Optional[str] = None
 
 
@@ -249,5 +261,5 @@ class ApiKey(BaseModel):
     key_hash: str
     name: str
     prefix: str
-    created_at: datetime
-    revoked_at: Optional[datetime] = None
+    created_at: UtcTime
+    revoked_at: Optional[UtcTime] = None

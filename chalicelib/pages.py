@@ -6,6 +6,7 @@ nonce), never leak the token in a Referer, and are never cached or indexed.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Optional
 
@@ -13,6 +14,7 @@ from chalice import Response
 
 from chalicelib import edge, links, scoring, surveys
 from chalicelib.config import get_settings
+from chalicelib.delivery.content import first_name
 from chalicelib.models import ResponseForm, Survey
 from chalicelib.rendering import render
 from chalicelib.scanners import HONEYPOT
@@ -47,8 +49,8 @@ def _survey_context(survey: Survey, token: str) -> dict:
         "scores": [{"score": s, "label": scoring.score_label(survey.kind, s)} for s in scoring.scale(survey.kind)],
         "low_label": low, "high_label": high,
         "form_url": links.choose_url(survey.base_url, token),
-        "customer_name": (survey.customer.name or "").split(" ")[0] or None,
-        "agent_name": survey.agent.name if survey.agent else None,
+        "customer_name": first_name(survey.customer.name),
+        "agent_name": first_name(survey.agent.name) if survey.agent else None,
     }
 
 
@@ -82,9 +84,9 @@ def bad_score(message: str) -> Response:
 
 # --- request handling for the page routes --------------------------------------------------
 
-def show(request, token: str, score_text: Optional[str]) -> Response:
+def show(request, token: str, score_text: Optional[str], honeypot: bool = False) -> Response:
     """GET/HEAD of a survey link: serve the page and keep the evidence; never count a response."""
-    score = _parse_score(score_text)
+    score = HONEYPOT if honeypot else _parse_score(score_text)
     if score is _NOT_A_SCORE:
         return not_found()
     try:
@@ -132,7 +134,8 @@ _NOT_A_SCORE = object()
 def _parse_score(text: Optional[str]):
     if text is None:
         return None
-    if text.lstrip("-").isdigit() and len(text) <= 3:
+    # ASCII digits only: str.isdigit() also accepts "²" or "--1", which int() then refuses.
+    if re.fullmatch(r"[0-9]{1,3}", text):
         return int(text)
     return _NOT_A_SCORE
 
@@ -155,5 +158,3 @@ def _error_json(error: Exception) -> Response:
         return edge.InputError(400, "validation_error", str(error), [{"field": "score", "message": str(error)}]).response()
     return edge.InputError(404, "not_found", "no such survey link").response()
 
-
-HONEYPOT_PATH_SCORE = str(HONEYPOT)

@@ -7,7 +7,8 @@ being visible for a while, and the confirmation is refused when the evidence loo
 - HEAD requests and self-declared robots (link checkers, previewers, HTTP libraries);
 - the hidden honeypot link of the email was fetched around the same time;
 - links of other scores were opened around the same time, before any of them was confirmed;
-- many different scores confirmed one after another within a minute or two.
+- many different scores confirmed one after another within a minute or two;
+- a page confirming itself sooner than it could have been visible for the dwell time.
 A person who comes back later and picks another score is not a sweep: the earlier choice had been
 confirmed before the new link was opened.
 """
@@ -62,13 +63,19 @@ def judge_fetch(method: str, user_agent: str) -> Judgement:
 
 
 def judge_confirmation(view: SurveyOpen, recent: list[SurveyOpen], user_agent: str, now: datetime,
-                       explicit: bool) -> Judgement:
-    """Judge a page view's confirmation of a score against the survey's recent page views."""
+                       explicit: bool, min_visible: timedelta = timedelta(0)) -> Judgement:
+    """Judge a page view's confirmation of a score against the survey's recent page views.
+
+    `min_visible` is how long the page must have been open before it may confirm itself: the
+    page waits that long, so an earlier confirmation comes from a script, not from the page.
+    """
     first_look = judge_fetch("GET", user_agent)
     if first_look.automated:
         return first_look
     if view.verdict is OpenVerdict.AUTOMATED:
         return Judgement(True, view.reason or "the page view was judged automated")
+    if not explicit and now - view.at < min_visible:
+        return Judgement(True, "confirmed sooner than the page could have been seen")
     others = [o for o in recent if o.open_id != view.open_id]
     if any(o.score == HONEYPOT and abs(o.at - view.at) <= HONEYPOT_WINDOW for o in others):
         return Judgement(True, "the hidden link of the email was fetched at the same time")

@@ -213,7 +213,7 @@ class Store:
 
     def mark_sent(self, survey_id: str, at: datetime, message_id: str) -> None:
         self._update_survey(survey_id, "SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid "
-                                       "REMOVE send_lease_until",
+                                       "REMOVE send_lease_until, failure_reason",
                             {":sent": SurveyStatus.SENT.value, ":at": clock.iso(at), ":mid": message_id,
                              ":scheduled": SurveyStatus.SCHEDULED.value},
                             condition="#status = :scheduled")

@@ -164,7 +164,9 @@ def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: Respo
                           method="POST", score=form.score, user_agent=user_agent[:512])
         store.add_open(view)
     judged_view = view.model_copy(update={"score": form.score if view.score is None else view.score})
-    judgement = scanners.judge_confirmation(judged_view, recent, user_agent, now, explicit)
+    # The page waits `confirm_dwell_ms` of visibility; allow a fifth of it for timer granularity.
+    min_visible = timedelta(milliseconds=get_settings().confirm_dwell_ms * 0.8)
+    judgement = scanners.judge_confirmation(judged_view, recent, user_agent, now, explicit, min_visible)
     if judgement.automated:
         evidence = view.model_copy(update={"verdict": OpenVerdict.AUTOMATED, "reason": judgement.reason})
         if judgement.sweep and survey.score is not None:

@@ -61,11 +61,11 @@ def matches(token: str, secret_hashes: list[str]) -> bool:
 
 
 def is_survey_id(text: str) -> bool:
-    return bool(_SURVEY_ID_RE.match(text))
+    return bool(_SURVEY_ID_RE.fullmatch(text))
 
 
 def _decode(token: str) -> tuple[str, bytes]:
-    if not isinstance(token, str) or not _TOKEN_RE.match(token):
+    if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
         raise InvalidToken("malformed survey token")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

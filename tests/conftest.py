@@ -24,8 +24,9 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
 
 
 def reset_caches() -> None:
-    from chalicelib import auth, aws, config, rendering, storage
+    from chalicelib import auth, aws, clock, config, rendering, storage
 
+    clock.set_now(None)
     config.reset_settings()
     aws.reset_clients()
     storage.reset_store()

@@ -1,6 +1,7 @@
 """What every survey message says, whatever the channel: greeting, agent, company, question."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib import scoring
@@ -20,12 +21,18 @@ class MessageContext:
     def of(cls, survey: Survey, settings: Settings) -> "MessageContext":
         return cls(
             company=settings.company_name,
-            customer_name=_first_name(survey.customer.name),
-            agent_name=_first_name(survey.agent.name) if survey.agent and survey.agent.name else None,
+            customer_name=first_name(survey.customer.name),
+            agent_name=first_name(survey.agent.name) if survey.agent and survey.agent.name else None,
             question=scoring.question(survey.kind, settings.company_name),
             kind=survey.kind.value,
         )
 
 
-def _first_name(name: str | None) -> str | None:
-    return name.split()[0] if name and name.split() else None
+# Anything a mail client or phone would turn into a link: never put it in a message as a name.
+_LINK_LIKE = re.compile(r"[/:@]|www\.|\w\.[a-z]{2,}", re.IGNORECASE)
+
+
+def first_name(name: str | None) -> str | None:
+    """The first word of a name, or None when it would read as a link (names come from tickets)."""
+    first = name.split()[0] if name and name.split() else None
+    return None if first is None or _LINK_LIKE.search(first) else first

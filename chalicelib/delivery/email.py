@@ -21,7 +21,8 @@ def compose(survey: Survey, token: str, settings: Settings) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = render("email/subject.txt", **values).strip()
     message["From"] = formataddr((settings.company_name, settings.sender_email))
-    message["To"] = formataddr((survey.customer.name or "", survey.customer.email))
+    # A name may hold line breaks (the API accepts them); a header may not.
+    message["To"] = formataddr((" ".join((survey.customer.name or "").split()), survey.customer.email))
     message["Message-ID"] = make_msgid(domain=settings.sender_email.rpartition("@")[2] or None)
     # Tells auto-responders not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
