@@ -38,6 +38,10 @@ def _stage_environment() -> dict:
 
 def main() -> int:
     args = _arguments()
+    # First of all, so that a Ctrl-C during startup still stops whatever has started.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     from devstack.dynamodb_local import DynamoDBLocal, free_port, java_available
@@ -65,7 +69,7 @@ def main() -> int:
             table_engine = f"DynamoDB Local at {dynamodb.endpoint}"
         else:
             table_engine = "moto (Java not found: install Java 17 to use DynamoDB Local)"
-        return _serve(args, api_key, table_engine, stoppers)
+        return _serve(args, api_key, table_engine, stoppers, stop)
     finally:
         for stop in reversed(stoppers):
             try:
@@ -74,7 +78,7 @@ def main() -> int:
                 pass
 
 
-def _serve(args, api_key: str, table_engine: str, stoppers: list) -> int:
+def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threading.Event) -> int:
     from devstack import outbox as outbox_module, resources
     from devstack.pump import Pump
 
@@ -139,9 +143,6 @@ Then open the outbox and click a score. Ctrl-C stops everything.
 More keys: .venv/bin/python -m ops keys create --name zendesk
 """, flush=True)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     print("\nstopping closeloop...", flush=True)
     return 0
