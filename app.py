@@ -34,9 +34,7 @@ def post_interaction():
     except edge.InputError as error:
         return error.response()
     accepted = surveys.accept_interaction(request, edge.base_url(app.current_request))
-    body = {"survey_id": accepted.survey.survey_id, "status": accepted.survey.status.value,
-            "send_at": surveys.survey_view(accepted.survey)["send_at"]}
-    return Response(status_code=202 if accepted.created else 200, body=body)
+    return Response(status_code=202 if accepted.created else 200, body=accepted.view())
 
 
 @app.route("/v1/surveys/{survey_id}", methods=["GET"], authorizer=api_key)

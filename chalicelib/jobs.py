@@ -7,6 +7,9 @@ simply hops until it is due.
 from __future__ import annotations
 
 import logging
+from typing import Optional
+
+from pydantic import ValidationError
 
 from chalicelib import aws
 from chalicelib.config import get_settings
@@ -28,5 +31,11 @@ def backoff_seconds(attempt: int, base: float = 5, cap: float = MAX_DELAY_SECOND
     return min(cap, base * 2 ** attempt)
 
 
-def parse(body: str) -> Job:
-    return JobEnvelope.model_validate_json(body).job
+def parse(body: str) -> Optional[Job]:
+    """The job in a queue message, or None (logged) for a message no handler could ever run."""
+    try:
+        return JobEnvelope.model_validate_json(body).job
+    except ValidationError as error:
+        # Redelivering it would fail the same way forever; drop it with the evidence in the log.
+        log.error("dropped a malformed job message: %s; body: %.500s", error, body)
+        return None

@@ -39,6 +39,11 @@ class Accepted:
     survey: Survey
     created: bool
 
+    def view(self) -> dict:
+        """The answer to POST /v1/interactions."""
+        return {"survey_id": self.survey.survey_id, "status": self.survey.public_status(clock.now()).value,
+                "send_at": clock.iso(self.survey.send_at)}
+
 
 def accept_interaction(request: InteractionIn, request_base_url: str, store: Optional[Store] = None) -> Accepted:
     """Create the interaction's survey (once) and queue its delivery."""

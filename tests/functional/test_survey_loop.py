@@ -66,3 +66,12 @@ def test_a_page_that_confirms_itself_at_once_is_a_script_not_a_person(api, stack
     assert survey(api, survey_id)["score"] is None
     (evidence,) = opens(api, survey_id)
     assert evidence["verdict"] == "automated" and "sooner" in evidence["reason"]
+
+
+def test_a_malformed_job_message_is_dropped_instead_of_failing_forever(stack, caplog):
+    import boto3
+
+    boto3.client("sqs", region_name="us-east-1").send_message(QueueUrl=stack.queue_url,
+                                                              MessageBody='{"job": {"kind": "reticulate"}}')
+    assert stack.run_jobs() == 1  # ran once, acknowledged, not redelivered
+    assert "dropped a malformed job message" in caplog.text
