@@ -1,0 +1,108 @@
+"""One compact table of figures, then one line per figure saying what was measured."""
+from __future__ import annotations
+
+import textwrap
+
+WIDTHS = (42, 12, 12, 8)
+
+
+def _row(cells, widths=WIDTHS) -> str:
+    first, *rest = cells
+    return "  " + first.ljust(widths[0]) + "".join(c.rjust(w) for c, w in zip(rest, widths[1:]))
+
+
+def _table(rows, widths=WIDTHS) -> None:
+    print(_row(rows[0], widths))
+    print("  " + "-" * sum(widths))
+    for row in rows[1:]:
+        print(_row(row, widths))
+
+
+def print_report(*, runs, cold, imports, phases, closeloop_rate, bare_rate, warmup, elapsed, setting) -> None:
+    rows = [("figure", "closeloop", "baseline", "ratio")]
+    for label, samples in cold.items():
+        rows.append((f"cold start, {label}", f"{samples.median('closeloop'):.0f} ms",
+                     f"{samples.median('minimal'):.0f} ms",
+                     f"{samples.ratio:.2f}x"))
+    for name in ("first response", "changed response", "page view"):
+        rows.append((f"DynamoDB requests per {name}", f"{phases[name].per_item:.2f}", "", ""))
+    rows.append(("responses recorded per second", f"{closeloop_rate.per_second:.0f} /s",
+                 f"{bare_rate.per_second:.0f} /s", f"{closeloop_rate.per_second / bare_rate.per_second:.2f}x"))
+    rows.append(("  median time per call", f"{closeloop_rate.median_ms:.2f} ms", f"{bare_rate.median_ms:.2f} ms",
+                 f"{closeloop_rate.median_ms / bare_rate.median_ms:.2f}x"))
+
+    print(f"closeloop benchmark ({setting})")
+    print()
+    _table(rows)
+
+    _breakdown(cold, imports)
+
+    spread = "; ".join(f"{label}: closeloop {_span(s.closeloop)}, minimal {_span(s.minimal)}"
+                       for label, s in cold.items())
+    first, changed, view = phases["first response"], phases["changed response"], phases["page view"]
+    lines = [
+        f"cold start: median of {runs} runs of wall time from spawning a fresh Python until it exits; it imports "
+        "app.py and serves its first GET /s/{token}/4 of a real survey through app.app(event, context) "
+        "(GetItem, PutItem of the page view, Jinja2 landing page). Baseline: a minimal Chalice app importing "
+        "boto3, pydantic.BaseModel and jinja2.Environment that does one PutItem. The two apps alternate.",
+        "bytecode cached: .pyc for every module, written by an untimed first run. zip without .pyc: "
+        "stdlib and boto3/botocore compiled (as the Lambda runtime provides them) but app.py, chalicelib, "
+        "chalice, pydantic and jinja2 compiled from source, as a Chalice zip ships no .pyc and /var/task is "
+        "read-only. no bytecode at all: a fresh empty PYTHONPYCACHEPREFIX and PYTHONDONTWRITEBYTECODE=1 per "
+        "run, so the stdlib is compiled too (an upper bound).",
+        f"cold start spread, min-max: {spread}.",
+        "DynamoDB requests: botocore calls counted on the shared dynamodb client ('before-call.dynamodb') "
+        "around the handler's confirm (POST /s/{token}/{score} with the page view's open_id), over "
+        f"{first.count} surveys: first response = CSAT 4 ({first.breakdown()}); changed response = CSAT 5 "
+        f"confirmed after a new page view of 5 ({changed.breakdown()}); page view = view_page ({view.breakdown()}).",
+        f"throughput: {closeloop_rate.calls} distinct surveys, each confirm a first response through "
+        "app.app(event, ctx) (Query + TransactWriteItems), one call after another, after "
+        f"{warmup} untimed calls. Baseline: a bare handler function doing one PutItem per call with the same "
+        "client in the same loop. Ratio = closeloop/baseline.",
+    ]
+    print()
+    for line in lines:
+        print(textwrap.fill(line, width=110, initial_indent="- ", subsequent_indent="  "))
+    print()
+    print(f"(whole run {elapsed:.0f} s)")
+
+
+def _span(runs) -> str:
+    walls = [run.wall_ms for run in runs]
+    return f"{min(walls):.0f}-{max(walls):.0f} ms"
+
+
+SHORT = {"bytecode cached": "cached", "zip without .pyc": "zip", "no bytecode at all": "no .pyc"}
+
+
+def _breakdown(cold, imports) -> None:
+    """Median wall time split into startup, import and first request, the import split by package."""
+    columns = [(label, name) for label in cold for name in ("closeloop", "minimal")]
+    widths = (32, *([11] * len(columns)))
+    print()
+    print("  where the cold start goes (ms, medians of the runs above; the import is split by package in")
+    print("  proportion to separate -X importtime runs, whose own overhead would inflate it)")
+    print(_row(("", *(SHORT.get(label, label) for label, _ in columns)), widths))
+    rows = [("", *(name for _, name in columns))]
+
+    def cells(part):
+        return tuple(f"{cold[label].median(name, part):.0f}" for label, name in columns)
+
+    rows.append(("python startup", *cells("startup_ms")))
+    rows.append(("import app.py", *cells("import_ms")))
+    groups = list(next(iter(imports.values()), {}))
+    for group in (g for g in groups if g != "all imports"):
+        row = []
+        for label, name in columns:
+            measured = imports.get((label, name))
+            if measured is None or not measured["all imports"]:
+                row.append("-")
+            else:
+                share = measured[group] / measured["all imports"]
+                row.append(f"{share * cold[label].median(name, 'import_ms'):.0f}")
+        rows.append((f"  {group}", *row))
+    rows.append(("first request (client+DB+page)", *cells("call_ms")))
+    rows.append(("= spawn to response ready", *cells("served_ms")))
+    rows.append(("interpreter exit", *cells("exit_ms")))
+    rows.append(("= spawn to exit (the figure)", *cells("wall_ms")))
+    _table(rows, widths)
