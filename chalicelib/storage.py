@@ -265,29 +265,18 @@ class Store:
             raise StepBusy(f"{step} of {pk} is in progress elsewhere") from error
         return "expired" if lease in old else None
 
-    def complete_step(self, pk: str, sk: str, step: str, at: datetime, result: Optional[dict] = None) -> None:
-        values = {":at": clock.iso(at)}
-        sets = ["#done = :at"]
-        for index, (name, value) in enumerate((result or {}).items()):
-            sets.append(f"{name} = :r{index}")
-            values[f":r{index}"] = value
+    def complete_step(self, pk: str, sk: str, step: str, at: datetime) -> None:
         self.db.update_item(
             TableName=self.table_name, Key=_key(pk, sk),
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE #lease",
+            UpdateExpression="SET #done = :at REMOVE #lease",
             ExpressionAttributeNames={"#lease": f"{step}_lease_until", "#done": f"{step}_done_at"},
-            ExpressionAttributeValues=_to_item(values),
+            ExpressionAttributeValues=_to_item({":at": clock.iso(at)}),
         )
 
     def release_step(self, pk: str, sk: str, step: str) -> None:
         """Give a lease back after a failure that certainly did nothing, so a retry can run."""
         self.db.update_item(TableName=self.table_name, Key=_key(pk, sk), UpdateExpression="REMOVE #lease",
                             ExpressionAttributeNames={"#lease": f"{step}_lease_until"})
-
-    def step_done(self, pk: str, sk: str, step: str) -> bool:
-        item = self.db.get_item(TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True,
-                                ProjectionExpression="#done",
-                                ExpressionAttributeNames={"#done": f"{step}_done_at"}).get("Item")
-        return bool(item)
 
     # --- follow-ups ----------------------------------------------------------------------
 

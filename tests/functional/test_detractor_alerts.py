@@ -116,11 +116,11 @@ def test_a_crash_right_after_the_topic_publish_repeats_only_that_step_once_its_l
     real_complete = Store.complete_step
     crashed = []
 
-    def complete_step_crashing_after_topic(self, pk, sk, step, at, result=None):
+    def complete_step_crashing_after_topic(self, pk, sk, step, at):
         if step == "alert_topic" and not crashed:
             crashed.append(step)
             raise RuntimeError("worker died after SNS published")
-        return real_complete(self, pk, sk, step, at, result)
+        return real_complete(self, pk, sk, step, at)
 
     monkeypatch.setattr(Store, "complete_step", complete_step_crashing_after_topic)
     (job,) = take_jobs(stack)
