@@ -4,7 +4,7 @@ import os
 from chalice import AuthResponse, Chalice, Response
 from chalice.app import SQSEvent
 
-from chalicelib import auth, delivery, edge, followups, jobs, pages, surveys, tokens
+from chalicelib import auth, delivery, detractors, edge, jobs, pages, surveys, tokens
 from chalicelib.models import HandleResponse, InteractionIn, SendSurvey
 from chalicelib.storage import get_store
 
@@ -91,4 +91,4 @@ def handle_job(event: SQSEvent):
         if isinstance(job, SendSurvey):
             delivery.handle_send(job)
         elif isinstance(job, HandleResponse):
-            followups.handle_response(job)
+            detractors.handle_response(job)

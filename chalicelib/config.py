@@ -30,6 +30,14 @@ class Settings(BaseModel):
     max_send_attempts: int = Field(5, ge=1, le=20)
     max_alert_attempts: int = Field(12, ge=1, le=50)
     api_key_cache_seconds: int = Field(60, ge=0, le=3600)
+    # Follow-ups: who owns them and by when (JSON, see chalicelib/routing.py), escalation, re-survey.
+    routing: str = ""
+    escalation_topic_arn: str = ""
+    escalation_webhook_url: str = ""
+    # Signs webhook posts (X-Closeloop-Signature) when set.
+    webhook_signing_secret: str = ""
+    resurvey_enabled: bool = True
+    resurvey_delay_seconds: int = Field(3 * 86400, ge=0)
 
 
 ENV_PREFIX = "CLOSELOOP_"

@@ -1,19 +1,49 @@
-"""Detractor follow-ups: after the comment wait, open one follow-up and alert the leads once."""
+"""Recovery follow-ups: their lifecycle, the one place that says which change is allowed.
+
+    open ──claim/assign──▶ claimed ──▶ contacted ──▶ resolved
+                             │  ▲          └───────▶ unreachable
+                             │  └─ reassign (owner changes, status stays)
+                             └──────────────────────▶ resolved / unreachable
+    resolved / unreachable ──reopen──▶ open (or claimed, with an owner)
+
+Every change appends an event (who, when, what, note) to the follow-up's history and is written
+with a condition on the version it read, so two leads acting at once get one winner.
+"""
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Optional
 
-from chalicelib import alerts, clock, jobs, scoring
-from chalicelib.config import get_settings
-from chalicelib.idempotency import run_once
-from chalicelib.models import FollowUp, HandleResponse
-from chalicelib.storage import StepBusy, Store, followup_pk, get_store
+from chalicelib import clock
+from chalicelib.models import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus, Survey
+from chalicelib.routing import get_routing
+from chalicelib.storage import ConditionFailed, Store, get_store
 
-log = logging.getLogger(__name__)
+S = FollowUpStatus
+ALLOWED = {
+    S.OPEN: {S.CLAIMED},
+    S.CLAIMED: {S.CONTACTED, S.RESOLVED, S.UNREACHABLE, S.OPEN},
+    S.CONTACTED: {S.RESOLVED, S.UNREACHABLE},
+    S.RESOLVED: {S.OPEN, S.CLAIMED},
+    S.UNREACHABLE: {S.OPEN, S.CLAIMED},
+}
 
-# A job that arrives before the response it announces was written waits this long at most.
-_UNWRITTEN_RESPONSE_ATTEMPTS = 6
+
+class FollowUpNotFound(Exception):
+    pass
+
+
+class InvalidChange(Exception):
+    """A change the lifecycle does not allow from the follow-up's current state (HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[str] = None
+    note: Optional[str] = None
+    due_at: Optional[datetime] = None
 
 
 def followup_id_for(survey_id: str) -> str:
@@ -21,41 +51,110 @@ def followup_id_for(survey_id: str) -> str:
     return f"fu_{survey_id}"
 
 
-def handle_response(job: HandleResponse, store: Optional[Store] = None) -> str:
-    """Decide, from the survey as it is now, whether its response needs a follow-up and alert."""
-    store = store or get_store()
-    settings = get_settings()
-    survey = store.get_survey(job.survey_id)
-    if survey is None:
-        return "unknown survey"
-    if survey.response_version < job.expected_version:
-        if job.attempt + 1 < _UNWRITTEN_RESPONSE_ATTEMPTS:
-            jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), 5)
-            return "response not written yet"
-        return "response never written"
-    if not scoring.is_detractor(survey.kind, survey.score):
-        return "not a detractor"
-    followup = FollowUp(
+def new_followup(survey: Survey, store: Store, at: datetime) -> FollowUp:
+    """A follow-up for a detractor response, assigned when the team's routing names owners."""
+    routing = get_routing()
+    owner = routing.assign(survey.team, store)
+    history = [FollowUpEvent(at=at, by="closeloop", action="opened", status=S.OPEN)]
+    if owner:
+        history.append(FollowUpEvent(at=at, by="routing", action="assigned", status=S.CLAIMED, owner=owner))
+    return FollowUp(
         followup_id=followup_id_for(survey.survey_id), survey_id=survey.survey_id,
         interaction_id=survey.interaction_id, kind=survey.kind, score=survey.score, comment=survey.comment,
-        customer_id=survey.customer.id, customer_name=survey.customer.name, agent=survey.agent,
-        team=survey.team, opened_at=clock.now(),
+        customer_id=survey.customer.id, customer_name=survey.customer.name, agent=survey.agent, team=survey.team,
+        status=S.CLAIMED if owner else S.OPEN, owner=owner, opened_at=at, due_at=at + routing.sla(survey.team),
+        history=history,
     )
-    if not store.open_followup(followup):
-        followup = store.get_followup(followup.followup_id)
-    pk = followup_pk(followup.followup_id)
+
+
+def apply(followup: FollowUp, change: Change, by: str, at: datetime) -> FollowUp:
+    """The follow-up after `change`, or InvalidChange. Pure: no I/O."""
+    status = change.status or followup.status
+    owner = followup.owner if change.owner is None else change.owner
+    if followup.status is S.OPEN and change.status is None and change.owner:
+        status = S.CLAIMED  # assigning an open follow-up claims it for that owner
+    moving = status is not followup.status
+    if moving and status not in ALLOWED[followup.status]:
+        raise InvalidChange(f"a follow-up cannot go from {followup.status.value} to {status.value}")
+    if not moving and owner != followup.owner and status in CLOSED_STATUSES:
+        raise InvalidChange(f"a {status.value} follow-up cannot change owner; reopen it first")
+    if status is S.OPEN:
+        if change.owner:
+            raise InvalidChange("an open follow-up has no owner; use status claimed to give it one")
+        owner = None
+    if status is not S.OPEN and not owner:
+        raise InvalidChange(f"a {status.value} follow-up needs an owner")
+
+    events, updates = [], {}
+    if moving:
+        action = "reopened" if followup.status in CLOSED_STATUSES else status.value
+        events.append(FollowUpEvent(at=at, by=by, action=action, status=status, owner=owner))
+        updates.update(_timestamps(followup, status, at))
+    elif owner != followup.owner:
+        events.append(FollowUpEvent(at=at, by=by, action="reassigned", owner=owner))
+    if change.due_at is not None and change.due_at != followup.due_at:
+        updates.update(due_at=change.due_at, escalated_at=None)
+        events.append(FollowUpEvent(at=at, by=by, action="due", note=f"due {clock.iso(change.due_at)}"))
+    if change.note:
+        if events:
+            events[-1] = events[-1].model_copy(update={"note": change.note})
+        else:
+            events.append(FollowUpEvent(at=at, by=by, action="note", note=change.note))
+    if not events:
+        return followup
+    return followup.model_copy(update={**updates, "status": status, "owner": owner,
+                                       "version": followup.version + 1,
+                                       "history": [*followup.history, *events]})
+
+
+def _timestamps(followup: FollowUp, status: FollowUpStatus, at: datetime) -> dict:
+    if status is S.CONTACTED:
+        return {"first_contact_at": followup.first_contact_at or at}
+    if status is S.RESOLVED:
+        # Resolving implies the customer was reached, even without a "contacted" step.
+        return {"first_contact_at": followup.first_contact_at or at, "closed_at": at}
+    if status is S.UNREACHABLE:
+        return {"closed_at": at}
+    if followup.status in CLOSED_STATUSES:
+        # Reopened: a fresh deadline, and it may be escalated again.
+        routing = get_routing()
+        return {"closed_at": None, "escalated_at": None, "due_at": at + routing.sla(followup.team)}
+    return {}
+
+
+def change(followup_id: str, requested: Change, by: str, store: Optional[Store] = None) -> FollowUp:
+    """Apply a change with optimistic concurrency; a lost race is re-judged on fresh data."""
+    store = store or get_store()
+    for attempt in range(3):
+        current = store.get_followup(followup_id)
+        if current is None:
+            raise FollowUpNotFound(followup_id)
+        updated = apply(current, requested, by, clock.now())
+        if updated is current:
+            return current
+        try:
+            store.save_followup(updated, current.version)
+            return updated
+        except ConditionFailed:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None,
+          store: Optional[Store] = None) -> FollowUp:
+    """Take an open follow-up. Of two leads claiming at once, one wins and the other gets 409."""
+    store = store or get_store()
+    current = store.get_followup(followup_id)
+    if current is None:
+        raise FollowUpNotFound(followup_id)
+    if current.status is not S.OPEN:
+        raise InvalidChange(f"already {current.status.value}" + (f" by {current.owner}" if current.owner else ""))
+    updated = apply(current, Change(status=S.CLAIMED, owner=owner, note=note), by, clock.now())
     try:
-        for channel in alerts.configured_channels(settings):
-            run_once(store, pk, "FOLLOWUP", f"alert_{channel.name}", lambda: channel.send(followup, settings))
-    except StepBusy:
-        raise  # another worker is alerting right now; the message comes back later
-    except Exception as error:  # noqa: BLE001 - every failure of a channel is retried
-        store.set_followup_alert_error(followup.followup_id, f"{type(error).__name__}: {error}")
-        if job.attempt + 1 >= settings.max_alert_attempts:
-            log.error("alert for follow-up %s failed %d times: %s", followup.followup_id, job.attempt + 1, error)
-            raise
-        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
-        return "alert retrying"
-    if followup.alert_error:
-        store.set_followup_alert_error(followup.followup_id, None)
-    return "alerted"
+        store.save_followup(updated, current.version)
+    except ConditionFailed:
+        fresh = store.get_followup(followup_id)
+        raise InvalidChange(f"claimed meanwhile by {fresh.owner}" if fresh and fresh.owner
+                            else "changed meanwhile; try again") from None
+    return updated

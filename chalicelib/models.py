@@ -238,7 +238,24 @@ class SurveyOpen(BaseModel):
 
 
 class FollowUpStatus(str, Enum):
-    OPEN = "open"
+    OPEN = "open"              # waiting for an owner
+    CLAIMED = "claimed"        # someone owns it
+    CONTACTED = "contacted"    # the owner reached the customer
+    RESOLVED = "resolved"
+    UNREACHABLE = "unreachable"
+
+
+CLOSED_STATUSES = (FollowUpStatus.RESOLVED, FollowUpStatus.UNREACHABLE)
+
+
+class FollowUpEvent(BaseModel):
+    """One change of a follow-up: who did what, when, with an optional note."""
+    at: UtcTime
+    by: str
+    action: str                     # opened, assigned, claimed, status, reassigned, reopened, note, due, ...
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[str] = None
+    note: Optional[str] = None
 
 
 class FollowUp(BaseModel):
@@ -253,8 +270,23 @@ class FollowUp(BaseModel):
     customer_name: Optional[str] = None
     agent: Optional[Agent] = None
     team: Optional[str] = None
+    owner: Optional[str] = None
     opened_at: UtcTime
+    due_at: UtcTime
+    first_contact_at: Optional[UtcTime] = None
+    closed_at: Optional[UtcTime] = None
+    escalated_at: Optional[UtcTime] = None
     alert_error: Optional[str] = None
+    # The re-survey after resolution and what it showed.
+    resurvey_id: Optional[str] = None
+    resurvey_score: Optional[int] = None
+    recovered: Optional[bool] = None
+    # Optimistic concurrency: every change is a conditional write on the version it read.
+    version: int = 0
+    history: list[FollowUpEvent] = Field(default_factory=list)
+
+    def is_overdue(self, at: datetime) -> bool:
+        return self.status not in CLOSED_STATUSES and at >= self.due_at
 
 
 class ApiKey(BaseModel):

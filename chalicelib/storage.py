@@ -6,6 +6,12 @@ Items
 - interaction: pk=INTERACTION#<id>         sk=INTERACTION             (one survey per interaction)
 - follow-up:   pk=FOLLOWUP#<followup_id>   sk=FOLLOWUP
 - api key:     pk=APIKEY                   sk=<sha256 of the key>
+- counter:     pk=COUNTER#<name>           sk=COUNTER                 (round-robin assignment)
+
+Indexes (sparse: only follow-ups carry their keys)
+- followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
+- due:       due_pk=DUE, due_sk=<due_at>#<id>: follow-ups that are still open and not yet escalated,
+             earliest deadline first; the escalation scan reads only what is due.
 
 Because page views share the survey's partition, one descending Query returns the survey and its
 latest views: recording a response is that Query plus one transaction (2 requests).
@@ -22,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
-from chalicelib.models import ApiKey, FollowUp, Survey, SurveyOpen, SurveyStatus
+from chalicelib.models import CLOSED_STATUSES, ApiKey, FollowUp, Survey, SurveyOpen, SurveyStatus
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -69,6 +75,21 @@ def _plain(value: Any) -> Any:
 
 def _is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+# Follow-up fields that may be absent; saving a follow-up without them removes them.
+_FOLLOWUP_OPTIONAL = ("comment", "customer_name", "agent", "team", "owner", "first_contact_at", "closed_at",
+                      "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "due_pk", "due_sk")
+
+
+def _followup_item(followup: FollowUp) -> dict:
+    """The stored item: the model plus its index keys, derived here so they never disagree."""
+    values = {k: v for k, v in followup.model_dump(mode="json").items() if v is not None}
+    values.update(pk=followup_pk(followup.followup_id), sk="FOLLOWUP", fu_pk="FOLLOWUP",
+                  fu_sk=f"{clock.iso(followup.opened_at)}#{followup.followup_id}")
+    if followup.status not in CLOSED_STATUSES and followup.escalated_at is None:
+        values.update(due_pk="DUE", due_sk=f"{clock.iso(followup.due_at)}#{followup.followup_id}")
+    return values
 
 
 def survey_pk(survey_id: str) -> str:
@@ -283,12 +304,8 @@ class Store:
     def open_followup(self, followup: FollowUp) -> bool:
         """Store a new follow-up; False if one with this id already exists."""
         try:
-            self.db.put_item(
-                TableName=self.table_name,
-                Item=_to_item({"pk": followup_pk(followup.followup_id), "sk": "FOLLOWUP",
-                               **followup.model_dump(mode="json")}),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            self.db.put_item(TableName=self.table_name, Item=_to_item(_followup_item(followup)),
+                             ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
             if _is_condition_failure(error):
                 return False
@@ -300,6 +317,32 @@ class Store:
                                 ConsistentRead=True).get("Item")
         return FollowUp.model_validate(_from_item(item)) if item else None
 
+    def save_followup(self, followup: FollowUp, read_version: int) -> None:
+        """Write a changed follow-up, only if nobody changed it since `read_version` was read.
+
+        An update, not a put: the item also holds the once-only step marks of its alerts.
+        """
+        values = _followup_item(followup)
+        del values["pk"], values["sk"]
+        removed = [name for name in _FOLLOWUP_OPTIONAL if name not in values]
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        names.update({f"#r{i}": name for i, name in enumerate(removed)})
+        expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+        try:
+            self.db.update_item(
+                TableName=self.table_name, Key=_key(followup_pk(followup.followup_id), "FOLLOWUP"),
+                UpdateExpression=expression, ConditionExpression="version = :read_version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_item({**{f":f{i}": v for i, v in enumerate(values.values())},
+                                                    ":read_version": read_version}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(f"follow-up {followup.followup_id} changed meanwhile") from error
+            raise
+
     def set_followup_alert_error(self, followup_id: str, error: Optional[str]) -> None:
         if error is None:
             expression, values = "REMOVE alert_error", None
@@ -308,6 +351,15 @@ class Store:
         kwargs = {"ExpressionAttributeValues": values} if values else {}
         self.db.update_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
                             UpdateExpression=expression, **kwargs)
+
+    def next_in_rotation(self, name: str) -> int:
+        """0, 1, 2, ... across all callers: one atomic counter per rotation (round-robin owners)."""
+        response = self.db.update_item(
+            TableName=self.table_name, Key=_key(f"COUNTER#{name}", "COUNTER"),
+            UpdateExpression="ADD #n :one", ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["n"]["N"]) - 1
 
     # --- api keys ------------------------------------------------------------------------
 
@@ -388,10 +440,22 @@ def reset_store() -> None:
     get_store.cache_clear()
 
 
+FOLLOWUPS_INDEX = "followups"
+DUE_INDEX = "due"
+
+
+def _index(name: str, hash_key: str, range_key: str, projection: str) -> dict:
+    return {"IndexName": name, "Projection": {"ProjectionType": projection},
+            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                          {"AttributeName": range_key, "KeyType": "RANGE"}]}
+
+
 TABLE_DEFINITION = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                             {"AttributeName": "sk", "AttributeType": "S"}],
+    "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
+                             for name in ("pk", "sk", "fu_pk", "fu_sk", "due_pk", "due_sk")],
+    "GlobalSecondaryIndexes": [_index(FOLLOWUPS_INDEX, "fu_pk", "fu_sk", "ALL"),
+                               _index(DUE_INDEX, "due_pk", "due_sk", "KEYS_ONLY")],
     "BillingMode": "PAY_PER_REQUEST",
 }
 

@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib import auth, clock, config, jobs, surveys, tokens
 from chalicelib.models import (
-    Agent, ApiKey, Channel, Customer, FollowUp, HandleResponse, OpenVerdict, ResponseForm, Survey, SurveyOpen,
-    SurveyStatus,
+    Agent, ApiKey, Channel, Customer, FollowUp, FollowUpStatus, HandleResponse, OpenVerdict, ResponseForm, Survey,
+    SurveyOpen, SurveyStatus,
 )
 from chalicelib.scoring import SurveyKind
 from chalicelib.storage import (
@@ -343,7 +343,7 @@ def test_a_followup_opens_once(store):
     followup = FollowUp(followup_id=f"fu_{survey.survey_id}", survey_id=survey.survey_id,
                         interaction_id=survey.interaction_id, kind=survey.kind, score=1, comment="rude",
                         customer_id="cus_19", customer_name="Ada Lovelace", agent=survey.agent, team="billing",
-                        opened_at=later(60))
+                        opened_at=later(60), due_at=later(60) + timedelta(hours=24))
     assert store.open_followup(followup) is True
     assert store.open_followup(followup.model_copy(update={"comment": "changed"})) is False
     assert store.get_followup(followup.followup_id) == followup
@@ -450,3 +450,44 @@ def test_recording_a_detractor_costs_the_same_two_requests_plus_one_job(store, m
     assert dynamodb_calls == ["Query", "TransactWriteItems"]
     assert enqueued == [HandleResponse(survey_id=survey.survey_id, expected_version=1)]
     assert stored(store, survey).score == 1
+
+
+def a_followup(**overrides) -> FollowUp:
+    values = dict(followup_id="fu_0123456789abcdef", survey_id="0123456789abcdef", interaction_id="zd-1",
+                  kind=SurveyKind.CSAT, score=1, customer_id="cus_19", team="billing",
+                  opened_at=later(0), due_at=later(0) + timedelta(hours=24))
+    return FollowUp(**{**values, **overrides})
+
+
+def test_saving_a_followup_needs_the_version_it_read_and_keeps_step_marks(store):
+    followup = a_followup(owner="sam", status=FollowUpStatus.CLAIMED)
+    store.open_followup(followup)
+    pk = followup_pk(followup.followup_id)
+    store.claim_step(pk, "FOLLOWUP", "alert_topic", later(1), 30)
+    store.complete_step(pk, "FOLLOWUP", "alert_topic", later(2))
+
+    resolved = followup.model_copy(update={"status": FollowUpStatus.RESOLVED, "owner": None, "version": 1,
+                                           "closed_at": later(3)})
+    store.save_followup(resolved, read_version=0)
+    assert store.get_followup(followup.followup_id) == resolved  # owner removed, closed_at set
+    with pytest.raises(ConditionFailed):
+        store.save_followup(resolved.model_copy(update={"version": 2}), read_version=0)
+    assert store.claim_step(pk, "FOLLOWUP", "alert_topic", later(4), 30) == "done"
+
+
+def test_only_open_unescalated_followups_are_in_the_due_index(store, dynamodb_local):
+    from chalicelib.storage import DUE_INDEX
+
+    waiting = a_followup(followup_id="fu_a", due_at=later(10))
+    escalated = a_followup(followup_id="fu_b", due_at=later(5), escalated_at=later(6))
+    closed = a_followup(followup_id="fu_c", due_at=later(1), status=FollowUpStatus.RESOLVED, owner="sam")
+    for followup in (waiting, escalated, closed):
+        store.open_followup(followup)
+    items = store.db.query(TableName=store.table_name, IndexName=DUE_INDEX, KeyConditionExpression="due_pk = :d",
+                           ExpressionAttributeValues={":d": {"S": "DUE"}})["Items"]
+    assert [i["pk"]["S"] for i in items] == ["FOLLOWUP#fu_a"]
+
+
+def test_a_rotation_counts_up_from_zero_for_every_caller(store):
+    assert [store.next_in_rotation("owners:billing") for _ in range(3)] == [0, 1, 2]
+    assert store.next_in_rotation("owners:default") == 0
