@@ -24,7 +24,7 @@ class Settings(BaseModel):
     public_url: str = ""
     response_window_days: int = Field(28, ge=1, le=365)
     send_delay_seconds: int = Field(0, ge=0)
-    comment_wait_seconds: int = Field(10, ge=0, le=900)
+    comment_wait_seconds: int = Field(120, ge=0, le=900)
     # How long a survey page must be visible before it confirms the score by itself.
     confirm_dwell_ms: int = Field(3000, ge=500, le=8000)
     max_send_attempts: int = Field(5, ge=1, le=20)
