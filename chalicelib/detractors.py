@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from chalicelib import alerts, clock, followups, jobs, scoring
+from chalicelib import alerts, clock, followups, jobs, recovery, scoring
 from chalicelib.config import get_settings
 from chalicelib.idempotency import run_once
 from chalicelib.models import HandleResponse
@@ -32,6 +32,9 @@ def handle_response(job: HandleResponse, store: Optional[Store] = None) -> str:
             jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), 5)
             return "response not written yet"
         return "response never written"
+    if survey.followup_id is not None:
+        # A re-survey after a resolved follow-up: record how the recovery went, never alert.
+        return recovery.record_outcome(survey.survey_id, store)
     if not scoring.is_detractor(survey.kind, survey.score):
         return "not a detractor"
     followup = followups.new_followup(survey, store, clock.now())

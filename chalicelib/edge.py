@@ -5,8 +5,9 @@ response alone. Nothing here touches storage: a request that fails here has writ
 """
 from __future__ import annotations
 
+import base64
 import json
-from typing import Any, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qs
 
 from chalice import Response
@@ -61,6 +62,35 @@ def validate(model: type[M], data: Any) -> M:
     except ValidationError as error:
         raise InputError(400, "validation_error", "the request has invalid fields",
                          [_field_error(e) for e in error.errors()]) from None
+
+
+def query(request, model: type[M]) -> M:
+    """The query string, validated by `model` (a parameter given twice counts with its last value)."""
+    params = request.query_params or {}
+    return validate(model, {name: params.get(name) for name in params})
+
+
+def principal(request) -> str:
+    """Who is calling: the name of the API key the authorizer accepted."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    return authorizer.get("principalId") or "api"
+
+
+def encode_cursor(key: dict[str, str]) -> str:
+    """An opaque page cursor: base64url (unpadded) of the JSON of the key to go on after."""
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, is_valid: Callable[[Any], bool]) -> Any:
+    """The key inside a cursor from encode_cursor; a 400 naming `cursor` when it is not one."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        key = None
+    if not is_valid(key):
+        raise InputError(400, "validation_error", "the request has invalid fields",
+                         [{"field": "cursor", "message": "not a cursor this API returned", "type": "invalid_cursor"}])
+    return key
 
 
 def _field_error(error: dict) -> dict:

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from chalicelib import clock
-from chalicelib.models import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus, Survey
+from chalicelib import clock, edge, recovery, tokens
+from chalicelib.models import (
+    CLOSED_STATUSES, FollowUp, FollowUpDetail, FollowUpEvent, FollowUpQuery, FollowUpStatus, FollowUpView, Survey,
+    SurveyResponseView,
+)
 from chalicelib.routing import get_routing
 from chalicelib.storage import ConditionFailed, Store, get_store
 
@@ -63,7 +66,7 @@ def new_followup(survey: Survey, store: Store, at: datetime) -> FollowUp:
         interaction_id=survey.interaction_id, kind=survey.kind, score=survey.score, comment=survey.comment,
         customer_id=survey.customer.id, customer_name=survey.customer.name, agent=survey.agent, team=survey.team,
         status=S.CLAIMED if owner else S.OPEN, owner=owner, opened_at=at, due_at=at + routing.sla(survey.team),
-        history=history,
+        history=history, base_url=survey.base_url,
     )
 
 
@@ -134,10 +137,13 @@ def change(followup_id: str, requested: Change, by: str, store: Optional[Store] 
             return current
         try:
             store.save_followup(updated, current.version)
-            return updated
         except ConditionFailed:
             if attempt == 2:
-                raise
+                raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
+            continue
+        if updated.status is S.RESOLVED and current.status is not S.RESOLVED:
+            recovery.schedule_resurvey(updated)
+        return updated
     raise AssertionError("unreachable")
 
 
@@ -158,3 +164,45 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None,
         raise InvalidChange(f"claimed meanwhile by {fresh.owner}" if fresh and fresh.owner
                             else "changed meanwhile; try again") from None
     return updated
+
+
+# --- views (the follow-ups API) ------------------------------------------------------------
+
+def is_followup_id(text: str) -> bool:
+    """fu_ and a survey id: anything else names no follow-up (and is never looked up)."""
+    return text.startswith("fu_") and tokens.is_survey_id(text[3:])
+
+
+def get(followup_id: str, store: Optional[Store] = None) -> FollowUp:
+    found = (store or get_store()).get_followup(followup_id) if is_followup_id(followup_id) else None
+    if found is None:
+        raise FollowUpNotFound(followup_id)
+    return found
+
+
+def view(followup: FollowUp, at: datetime) -> dict:
+    """A follow-up as the API lists it; `overdue` as of `at`."""
+    fields = followup.model_dump(include=set(FollowUpView.model_fields) - {"overdue"})
+    return FollowUpView(**fields, overdue=followup.is_overdue(at)).model_dump(mode="json")
+
+
+def detail_view(followup: FollowUp, at: datetime, store: Optional[Store] = None) -> dict:
+    """One follow-up with its history, oldest first, and its survey's response as it is now."""
+    survey = (store or get_store()).get_survey(followup.survey_id)
+    response = SurveyResponseView(survey_id=survey.survey_id, status=survey.public_status(at), score=survey.score,
+                                  comment=survey.comment, responded_at=survey.responded_at) if survey else None
+    fields = followup.model_dump(include=set(FollowUpView.model_fields) - {"overdue"})
+    return FollowUpDetail(**fields, overdue=followup.is_overdue(at), history=followup.history,
+                          survey=response).model_dump(mode="json")
+
+
+def list_view(query: FollowUpQuery, at: datetime, store: Optional[Store] = None) -> dict:
+    """One page of GET /v1/followups, newest first; `next_cursor` is null on the last page."""
+    store = store or get_store()
+    start = edge.decode_cursor(query.cursor, Store.is_listing_key) if query.cursor else None
+    items, next_key = store.list_followups(
+        status=query.status, owner=query.owner, team=query.team,
+        overdue_at=at if query.overdue is not None else None, overdue=bool(query.overdue),
+        limit=query.limit, start_key=start)
+    return {"followups": [view(f, at) for f in items],
+            "next_cursor": edge.encode_cursor(next_key) if next_key else None}

@@ -149,11 +149,54 @@ class ResponseForm(BaseModel):
     score: int = Field(ge=0, le=10)
     comment: Optional[Comment] = None
     open_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,32}$")]] = None
+    # A re-survey's "Was your issue resolved?" (yes/no radios); absent or empty: not answered.
+    resolved: Optional[bool] = None
 
     @field_validator("comment")
     @classmethod
     def _empty_is_none(cls, value: Optional[str]) -> Optional[str]:
         return value or None
+
+    @field_validator("resolved", mode="before")
+    @classmethod
+    def _unanswered_is_none(cls, value):
+        return None if value == "" else value
+
+
+# --- HTTP: follow-ups (leads and agents) --------------------------------------------------
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class FollowUpPatch(_Strict):
+    """PATCH /v1/followups/{id}: any of a new status, owner, note or deadline."""
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[Identifier] = None
+    note: Optional[Note] = None
+    due_at: Optional[AwareDatetime] = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "FollowUpPatch":
+        if self.status is None and self.owner is None and self.note is None and self.due_at is None:
+            raise PydanticCustomError("empty_change", "give at least one of status, owner, note, due_at",
+                                      {"field": "body"})
+        return self
+
+
+class ClaimIn(_Strict):
+    """POST /v1/followups/{id}/claim: the owner defaults to the caller."""
+    owner: Optional[Identifier] = None
+    note: Optional[Note] = None
+
+
+class FollowUpQuery(_Strict):
+    """GET /v1/followups query string."""
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[Identifier] = None
+    team: Optional[Name] = None
+    overdue: Optional[bool] = None
+    limit: int = Field(50, ge=1, le=200)
+    cursor: Optional[Annotated[str, StringConstraints(min_length=1, max_length=2048)]] = None
 
 
 # --- queue jobs ----------------------------------------------------------------------------
@@ -172,7 +215,14 @@ class HandleResponse(BaseModel):
     attempt: int = 0
 
 
-Job = Annotated[Union[SendSurvey, HandleResponse], Field(discriminator="kind")]
+class SendResurvey(BaseModel):
+    """A follow-up was resolved: once the re-survey delay has passed, re-survey its customer."""
+    kind: Literal["send_resurvey"] = "send_resurvey"
+    followup_id: str
+    attempt: int = 0
+
+
+Job = Annotated[Union[SendSurvey, HandleResponse, SendResurvey], Field(discriminator="kind")]
 
 
 class JobEnvelope(BaseModel):
@@ -211,6 +261,9 @@ class Survey(BaseModel):
     responded_at: Optional[UtcTime] = None
     response_updated_at: Optional[UtcTime] = None
     response_version: int = 0
+    # A re-survey after a resolved follow-up: that follow-up, and the "issue resolved?" answer.
+    followup_id: Optional[str] = None
+    resolved: Optional[bool] = None
 
     def public_status(self, at: datetime) -> SurveyStatus:
         if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:
@@ -281,6 +334,9 @@ class FollowUp(BaseModel):
     resurvey_id: Optional[str] = None
     resurvey_score: Optional[int] = None
     recovered: Optional[bool] = None
+    resurvey_resolved: Optional[bool] = None   # the customer's "Was your issue resolved?" answer
+    # Where the app was reached when the survey was made: the base of the follow-up's link in alerts.
+    base_url: Optional[str] = None
     # Optimistic concurrency: every change is a conditional write on the version it read.
     version: int = 0
     history: list[FollowUpEvent] = Field(default_factory=list)
@@ -295,3 +351,48 @@ class ApiKey(BaseModel):
     prefix: str
     created_at: UtcTime
     revoked_at: Optional[UtcTime] = None
+
+
+# --- HTTP: follow-up views -----------------------------------------------------------------
+
+class FollowUpView(BaseModel):
+    """A follow-up as GET /v1/followups lists it (and every follow-up route answers)."""
+    followup_id: str
+    survey_id: str
+    interaction_id: str
+    status: FollowUpStatus
+    owner: Optional[str] = None
+    team: Optional[str] = None
+    agent: Optional[Agent] = None
+    customer_id: str
+    customer_name: Optional[str] = None
+    kind: SurveyKind
+    score: int
+    comment: Optional[str] = None
+    opened_at: UtcTime
+    due_at: UtcTime
+    overdue: bool
+    first_contact_at: Optional[UtcTime] = None
+    closed_at: Optional[UtcTime] = None
+    escalated_at: Optional[UtcTime] = None
+    alert_error: Optional[str] = None
+    resurvey_id: Optional[str] = None
+    resurvey_score: Optional[int] = None
+    resurvey_resolved: Optional[bool] = None
+    recovered: Optional[bool] = None
+    version: int
+
+
+class SurveyResponseView(BaseModel):
+    """The response a follow-up is about, as its survey holds it now."""
+    survey_id: str
+    status: SurveyStatus
+    score: Optional[int] = None
+    comment: Optional[str] = None
+    responded_at: Optional[UtcTime] = None
+
+
+class FollowUpDetail(FollowUpView):
+    """GET /v1/followups/{id}: the follow-up, its history (oldest first) and its survey's response."""
+    history: list[FollowUpEvent]
+    survey: Optional[SurveyResponseView] = None

@@ -51,6 +51,8 @@ def _survey_context(survey: Survey, token: str) -> dict:
         "form_url": links.choose_url(survey.base_url, token),
         "customer_name": first_name(survey.customer.name),
         "agent_name": first_name(survey.agent.name) if survey.agent else None,
+        # A re-survey after a resolved follow-up also asks "Was your issue resolved?".
+        "resurvey": survey.followup_id is not None, "resolved": survey.resolved,
     }
 
 

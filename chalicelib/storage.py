@@ -28,13 +28,18 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
-from chalicelib.models import CLOSED_STATUSES, ApiKey, FollowUp, Survey, SurveyOpen, SurveyStatus
+from chalicelib.models import CLOSED_STATUSES, ApiKey, FollowUp, FollowUpStatus, Survey, SurveyOpen, SurveyStatus
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 # How many recent page views a response decision looks at; a scanner burst is far fewer.
 RECENT_OPENS = 60
+# Listing follow-ups: the keys of a page boundary in the followups index, how many items one
+# filtered query reads, and how many queries one page may take.
+LISTING_KEY = ("pk", "sk", "fu_pk", "fu_sk")
+_FILTERED_BATCH = 100
+_LISTING_ROUNDS = 10
 
 
 class DuplicateInteraction(Exception):
@@ -79,7 +84,8 @@ def _is_condition_failure(error: ClientError) -> bool:
 
 # Follow-up fields that may be absent; saving a follow-up without them removes them.
 _FOLLOWUP_OPTIONAL = ("comment", "customer_name", "agent", "team", "owner", "first_contact_at", "closed_at",
-                      "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "due_pk", "due_sk")
+                      "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "base_url",
+                      "resurvey_resolved", "due_pk", "due_sk")
 
 
 def _followup_item(followup: FollowUp) -> dict:
@@ -90,6 +96,10 @@ def _followup_item(followup: FollowUp) -> dict:
     if followup.status not in CLOSED_STATUSES and followup.escalated_at is None:
         values.update(due_pk="DUE", due_sk=f"{clock.iso(followup.due_at)}#{followup.followup_id}")
     return values
+
+
+def _followups(items: list[dict]) -> list[FollowUp]:
+    return [FollowUp.model_validate(_from_item(item)) for item in items]
 
 
 def survey_pk(survey_id: str) -> str:
@@ -177,8 +187,9 @@ class Store:
         self.db.update_item(**self._open_verdict_update(survey_open))
 
     def record_response(self, survey: Survey, survey_open: Optional[SurveyOpen], score: int,
-                        comment: Optional[str], at: datetime) -> int:
-        """Count `score` (and `comment`, if given) as the survey's one response.
+                        comment: Optional[str], at: datetime, resolved: Optional[bool] = None) -> int:
+        """Count `score` (and `comment`, and a re-survey's `resolved` answer, if given) as the survey's
+        one response.
 
         The write succeeds only if nobody changed the response since `survey` was read
         (response_version) and the survey has not expired, so one response is counted per survey
@@ -194,6 +205,9 @@ class Store:
             sets.append("#comment = :comment")
             names["#comment"] = "comment"
             values[":comment"] = comment
+        if resolved is not None:
+            sets.append("resolved = :resolved")
+            values[":resolved"] = resolved
         items = [{"Update": {
             "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -351,6 +365,97 @@ class Store:
         kwargs = {"ExpressionAttributeValues": values} if values else {}
         self.db.update_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
                             UpdateExpression=expression, **kwargs)
+
+    def due_followup_ids(self, before: datetime) -> Iterator[str]:
+        """Ids of follow-ups not closed and not escalated whose deadline is at or before `before`,
+        earliest first, paging through the sparse due index (eventually consistent: callers re-read)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due_pk = :due AND due_sk < :before",
+            # "~" sorts after "#": a deadline of exactly `before` is due too.
+            "ExpressionAttributeValues": _to_item({":due": "DUE", ":before": clock.iso(before) + "~"}),
+        }
+        while True:
+            page = self.db.query(**kwargs)
+            for item in page["Items"]:
+                yield item["pk"]["S"].removeprefix("FOLLOWUP#")
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def followups_opened_between(self, start: datetime, end: datetime) -> Iterator[FollowUp]:
+        """Every follow-up opened in [start, end), oldest first, paging through the followups index
+        (it projects ALL attributes, so no further reads)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": FOLLOWUPS_INDEX,
+            # fu_sk is "<opened_at>#<id>": one opened exactly at `end` sorts after clock.iso(end).
+            "KeyConditionExpression": "fu_pk = :fu AND fu_sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": _to_item({":fu": "FOLLOWUP", ":start": clock.iso(start),
+                                                   ":end": clock.iso(end)}),
+        }
+        while True:
+            page = self.db.query(**kwargs)
+            yield from (FollowUp.model_validate(item) for item in map(_from_item, page["Items"]))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list_followups(self, status: Optional[FollowUpStatus] = None, owner: Optional[str] = None,
+                       team: Optional[str] = None, overdue_at: Optional[datetime] = None, overdue: bool = True,
+                       limit: int = 50, start_key: Optional[dict] = None) -> tuple[list[FollowUp], Optional[dict]]:
+        """One page of follow-ups, newest opened first, and the key to go on after it (None: the end).
+
+        Filters: `status`, `owner`, `team` match exactly; with `overdue_at`, only follow-ups overdue
+        at that time (`overdue=False`: only those that are not). DynamoDB applies its Limit before
+        the filter, so this queries on until the page is full or the index ends (or after
+        _LISTING_ROUNDS queries: then the page may be short, with a key to go on). Keys are
+        {pk, sk, fu_pk, fu_sk} as plain strings (see `is_listing_key`).
+        """
+        conditions, names, values = [], {}, {":fu": "FOLLOWUP"}
+        for name, value in (("status", status.value if status else None), ("owner", owner), ("team", team)):
+            if value is not None:
+                conditions.append(f"#{name} = :{name}")
+                names[f"#{name}"], values[f":{name}"] = name, value
+        if overdue_at is not None:
+            closed = {f":closed{i}": s.value for i, s in enumerate(CLOSED_STATUSES)}
+            names.update({"#status": "status", "#due": "due_at"})
+            values.update({**closed, ":at": clock.iso(overdue_at)})
+            late = f"(NOT #status IN ({', '.join(closed)}) AND #due <= :at)"
+            conditions.append(late if overdue else f"NOT {late}")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": FOLLOWUPS_INDEX, "KeyConditionExpression": "fu_pk = :fu",
+            "ScanIndexForward": False, "ExpressionAttributeValues": _to_item(values),
+        }
+        if conditions:
+            kwargs.update(FilterExpression=" AND ".join(conditions), ExpressionAttributeNames=names)
+        if start_key is not None:
+            kwargs["ExclusiveStartKey"] = _to_item(start_key)
+        items: list[dict] = []
+        for _ in range(_LISTING_ROUNDS):
+            # One more than the page needs: finding it tells a next page exists (no empty last page).
+            wanted = limit + 1 - len(items)
+            kwargs["Limit"] = max(wanted, _FILTERED_BATCH) if conditions else wanted
+            page = self.db.query(**kwargs)
+            items += page["Items"]
+            if len(items) > limit:
+                last = items[limit - 1]
+                return _followups(items[:limit]), {name: last[name]["S"] for name in LISTING_KEY}
+            if "LastEvaluatedKey" not in page:
+                return _followups(items), None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return _followups(items), {name: kwargs["ExclusiveStartKey"][name]["S"] for name in LISTING_KEY}
+
+    @staticmethod
+    def is_listing_key(key: Any) -> bool:
+        """True if `key` is a page boundary list_followups could have returned (a cursor's content)."""
+        if not isinstance(key, dict) or set(key) != set(LISTING_KEY):
+            return False
+        if not all(isinstance(value, str) for value in key.values()):
+            return False
+        followup_id = key["pk"].removeprefix("FOLLOWUP#")
+        opened, _, sk_id = key["fu_sk"].rpartition("#")
+        return (key["fu_pk"] == "FOLLOWUP" and key["sk"] == "FOLLOWUP" and key["pk"] == followup_pk(followup_id)
+                and bool(followup_id) and sk_id == followup_id and bool(opened))
 
     def next_in_rotation(self, name: str) -> int:
         """0, 1, 2, ... across all callers: one atomic counter per rotation (round-robin owners)."""

@@ -84,6 +84,8 @@ def survey_view(survey: Survey) -> dict:
         "sent_at": _iso_or_none(survey.sent_at), "responded_at": _iso_or_none(survey.responded_at),
         "response_updated_at": _iso_or_none(survey.response_updated_at),
         "expires_at": clock.iso(survey.expires_at), "failure_reason": survey.failure_reason,
+        # A re-survey after a resolved follow-up: which one, and the "issue resolved?" answer.
+        "followup_id": survey.followup_id, "resolved": survey.resolved,
     }
 
 
@@ -175,23 +177,32 @@ def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: Respo
     if judgement.automated:
         evidence = view.model_copy(update={"verdict": OpenVerdict.AUTOMATED, "reason": judgement.reason})
         if judgement.sweep and survey.score is not None:
+            if survey.followup_id is not None:  # a re-survey: its follow-up forgets the outcome too
+                jobs.enqueue(HandleResponse(survey_id=survey.survey_id,
+                                            expected_version=survey.response_version + 1), 0)
             store.withdraw_response(survey, evidence, now)
             log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)
         else:
             store.set_open_verdict(evidence)
         return ResponseOutcome(survey, counted=False, reason=judgement.reason)
-    if survey.score == form.score and form.comment in (None, survey.comment) and view.verdict is OpenVerdict.COUNTED:
+    resolved = form.resolved if survey.followup_id is not None else None  # only re-surveys ask it
+    if (survey.score == form.score and form.comment in (None, survey.comment)
+            and resolved in (None, survey.resolved) and view.verdict is OpenVerdict.COUNTED):
         return ResponseOutcome(survey, counted=True)  # a repeated confirmation: nothing changes
     newly_detractor = scoring.is_detractor(survey.kind, form.score) and not scoring.is_detractor(survey.kind, survey.score)
-    if newly_detractor:
+    if survey.followup_id is not None:
+        # A re-survey: every counted change updates its follow-up's outcome (no alert, no wait).
+        jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
+    elif newly_detractor:
         # Queue the follow-up decision before writing: if the write then fails the job finds no
         # newer response and does nothing, while the reverse order could lose an alert.
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
                      get_settings().comment_wait_seconds)
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
-    version = store.record_response(survey, evidence, form.score, form.comment, now)
+    version = store.record_response(survey, evidence, form.score, form.comment, now, resolved)
     updated = survey.model_copy(update={
         "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
+        "resolved": resolved if resolved is not None else survey.resolved,
         "status": SurveyStatus.RESPONDED, "responded_at": survey.responded_at or now,
         "response_updated_at": now, "response_version": version})
     return ResponseOutcome(updated, counted=True)

@@ -2,7 +2,8 @@
 
 - DynamoDB Local (AWS's engine, via Java) holds the table; moto emulates SES, SNS and SQS.
 - The app is served by chalice's local server, stage `local`, on 127.0.0.1:8000.
-- A pump runs the queue handler, as Lambda's event source mapping would.
+- A pump runs the queue handler, as Lambda's event source mapping would, and the scheduled
+  escalation handler every 2 s (every minute on AWS).
 - The outbox on 127.0.0.1:8001 shows every email, SMS, alert and webhook the app sent.
 Ctrl-C stops everything, including the Java process.
 """
@@ -12,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -80,7 +82,7 @@ def main() -> int:
 
 def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threading.Event) -> int:
     from devstack import outbox as outbox_module, resources
-    from devstack.pump import Pump
+    from devstack.pump import Pump, Schedule
 
     public_url = f"http://{args.host}:{args.port}"
     environment = _stage_environment()
@@ -91,12 +93,18 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
         CLOSELOOP_PUBLIC_URL=public_url,
         CLOSELOOP_ALERT_WEBHOOK_URL=os.environ.get("CLOSELOOP_ALERT_WEBHOOK_URL")
         or f"http://{args.host}:{args.outbox_port}{outbox_module.WEBHOOK_PATH}",
+        CLOSELOOP_ESCALATION_TOPIC_ARN=created.escalation_topic_arn,
+        CLOSELOOP_ESCALATION_WEBHOOK_URL=os.environ.get("CLOSELOOP_ESCALATION_WEBHOOK_URL")
+        or f"http://{args.host}:{args.outbox_port}{outbox_module.ESCALATION_WEBHOOK_PATH}",
+        # Dev only: a fresh secret each start; the outbox shows the signature headers it produces.
+        CLOSELOOP_WEBHOOK_SIGNING_SECRET=os.environ.get("CLOSELOOP_WEBHOOK_SIGNING_SECRET")
+        or secrets.token_urlsafe(24),
     )
     from chalicelib import config
 
     config.reset_settings()
 
-    outbox = outbox_module.Outbox(created.alert_topic_arn)
+    outbox = outbox_module.Outbox(created.alert_topic_arn, created.escalation_topic_arn)
     outbox_server = outbox_module.make_server(outbox, args.host, args.outbox_port)
     threading.Thread(target=outbox_server.serve_forever, daemon=True, name="outbox").start()
     stoppers.append(outbox_server.shutdown)
@@ -116,8 +124,12 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     import importlib
 
     # The module-level handler, the same function Lambda's SQS event source would call.
-    pump = Pump(importlib.import_module("app").handle_job, created.jobs_queue_url).start()
+    app_module = importlib.import_module("app")
+    pump = Pump(app_module.handle_job, created.jobs_queue_url).start()
     stoppers.append(pump.stop)
+    # The scheduled handler, as its EventBridge rule would invoke it (every minute on AWS).
+    schedule = Schedule(app_module.escalate_overdue, "escalate_overdue").start()
+    stoppers.append(schedule.stop)
 
     state_file = ROOT / ".cache" / "devstack.json"
     state_file.parent.mkdir(exist_ok=True)

@@ -1,7 +1,9 @@
 """The local outbox: everything the app sent, as a page for people and as /outbox.json.
 
 It reads what the emulated SES and SNS accepted (moto runs in this process) and records the
-POSTs the app makes to the alert webhook, which points here in the local stack.
+POSTs the app makes to the alert and escalation webhooks, which point here in the local stack.
+Messages on the alert topic and on the escalation topic are both channel "alert"; webhook posts
+keep their signature headers (X-Closeloop-Signature, X-Closeloop-Timestamp) in "headers".
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from moto.sns.models import sns_backends
 
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/alerts"
+ESCALATION_WEBHOOK_PATH = "/webhooks/escalations"
+_WEBHOOK_PATHS = (WEBHOOK_PATH, ESCALATION_WEBHOOK_PATH)
 # Headers every email has; the rest are the app's own ("extra") headers.
 _STANDARD_HEADERS = {"from", "to", "subject", "date", "mime-version", "content-type", "content-transfer-encoding",
                      "message-id", "cc", "bcc", "reply-to"}
@@ -32,8 +36,9 @@ def _now() -> str:
 
 
 class Outbox:
-    def __init__(self, alert_topic_arn: str):
+    def __init__(self, alert_topic_arn: str, *other_topic_arns: str):
         self.alert_topic_arn = alert_topic_arn
+        self.topic_arns = (alert_topic_arn, *other_topic_arns)
         self.messages: list[dict] = []
         self._seen: set[str] = set()
         self._lock = threading.Lock()
@@ -57,10 +62,11 @@ class Outbox:
         sns = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
         for message_id, (phone, text) in list(sns.sms_messages.items()):
             self.add(f"sms:{message_id}", "sms", phone, text)
-        topic = sns.topics.get(self.alert_topic_arn)
-        for notification in list(topic.sent_notifications if topic else []):
-            message_id, text, subject = notification[0], notification[1], notification[2]
-            self.add(f"alert:{message_id}", "alert", self.alert_topic_arn, text, subject=subject)
+        for topic_arn in self.topic_arns:
+            topic = sns.topics.get(topic_arn)
+            for notification in list(topic.sent_notifications if topic else []):
+                message_id, text, subject = notification[0], notification[1], notification[2]
+                self.add(f"alert:{message_id}", "alert", topic_arn, text, subject=subject)
 
     def _add_email(self, message_id: str, raw: str) -> None:
         if f"email:{message_id}" in self._seen:
@@ -141,11 +147,15 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
 
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
-            if self.path.split("?", 1)[0] != WEBHOOK_PATH:
+            path = self.path.split("?", 1)[0]
+            if path not in _WEBHOOK_PATHS:
                 return self._send(404, "text/plain", "not found")
-            to = f"http://{self.headers.get('host', '')}{WEBHOOK_PATH}"
-            outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", to, body,
-                       headers={"Content-Type": self.headers.get("content-type", "")})
+            to = f"http://{self.headers.get('host', '')}{path}"
+            headers = {"Content-Type": self.headers.get("content-type", "")}
+            # Header names are case-insensitive (urllib sends "X-closeloop-signature"): shown canonically.
+            headers.update({"-".join(part.capitalize() for part in name.split("-")): value
+                            for name, value in self.headers.items() if name.lower().startswith("x-closeloop-")})
+            outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", to, body, headers=headers)
             self._send(200, "text/plain", "ok")
 
         def _send(self, status: int, content_type: str, body: str) -> None:

@@ -191,6 +191,8 @@ class WebhookReceiver:
 
     def __init__(self):
         self.bodies: list[dict] = []
+        self.raw: list[bytes] = []          # the exact bytes of each recorded body (signatures)
+        self.headers: list[dict] = []       # the headers of each recorded POST
         self.fail_next = 0
         receiver = self
 
@@ -202,6 +204,8 @@ class WebhookReceiver:
                     self.send_response(503)
                 else:
                     receiver.bodies.append(json.loads(body))
+                    receiver.raw.append(body)
+                    receiver.headers.append(dict(self.headers.items()))
                     self.send_response(200)
                 self.end_headers()
 

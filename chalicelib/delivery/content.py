@@ -16,6 +16,8 @@ class MessageContext:
     agent_name: str | None
     question: str
     kind: str
+    # A re-survey after a resolved follow-up: the message says it follows up and asks if it worked.
+    resurvey: bool = False
 
     @classmethod
     def of(cls, survey: Survey, settings: Settings) -> "MessageContext":
@@ -25,6 +27,7 @@ class MessageContext:
             agent_name=first_name(survey.agent.name) if survey.agent and survey.agent.name else None,
             question=scoring.question(survey.kind, settings.company_name),
             kind=survey.kind.value,
+            resurvey=survey.followup_id is not None,
         )
 
 

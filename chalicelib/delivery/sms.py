@@ -47,10 +47,18 @@ def compose(survey: Survey, token: str, settings: Settings) -> str:
     name, agent, company = to_gsm(context.customer_name), to_gsm(context.agent_name), to_gsm(context.company)
     hello = f"Hi {name}, " if name else "Hi, "
     candidates = []
-    if agent and company:
+    if context.resurvey:
+        # A re-survey after a resolved follow-up: say so, and ask whether it worked.
+        if company:
+            candidates.append(f"{hello}we followed up on your feedback to {company}. "
+                              f"Was your issue resolved? Tell us: {url}")
+            candidates.append(f"{hello}{company} here: was your issue resolved? Tell us: {url}")
+        candidates.append(f"{hello}was your issue resolved? Tell us: {url}")
+        candidates.append(f"Issue resolved? Rate us: {url}")
+    elif agent and company:
         candidates.append(f"{hello}thanks for contacting {company}. How did {agent} do? Tap to rate: {url}")
         candidates.append(f"{hello}how did {agent} at {company} do? Rate: {url}")
-    if company:
+    if company and not context.resurvey:
         candidates.append(f"{hello}how was your {company} support? Rate: {url}")
         candidates.append(f"{company}: rate your support {url}")
     candidates.append(f"Rate your support: {url}")

@@ -61,6 +61,14 @@ def test_the_template_wires_the_api_and_the_jobs_queue_handler_with_the_stage_po
     assert any(e["Type"] == "SQS" for e in events)
 
 
+def test_the_template_runs_the_escalation_every_minute(package):
+    template = json.loads((package / "sam.json").read_text())
+    functions = {r["Properties"]["Handler"]: r for r in template["Resources"].values()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    events = functions["app.escalate_overdue"]["Properties"]["Events"].values()
+    assert [e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule"] == ["rate(1 minute)"]
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_each_deployed_stage_has_a_least_privilege_policy(stage):
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
