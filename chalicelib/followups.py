@@ -149,11 +149,17 @@ def change(followup_id: str, requested: Change, by: str, store: Optional[Store] 
 
 def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None,
           store: Optional[Store] = None) -> FollowUp:
-    """Take an open follow-up. Of two leads claiming at once, one wins and the other gets 409."""
+    """Take an open follow-up. Of two leads claiming at once, one wins and the other gets 409.
+
+    Its owner claiming a follow-up that routing assigned to them (or claiming twice) is an
+    acknowledgement, not a conflict: it answers the follow-up unchanged.
+    """
     store = store or get_store()
     current = store.get_followup(followup_id)
     if current is None:
         raise FollowUpNotFound(followup_id)
+    if current.status is S.CLAIMED and current.owner == owner:
+        return current
     if current.status is not S.OPEN:
         raise InvalidChange(f"already {current.status.value}" + (f" by {current.owner}" if current.owner else ""))
     updated = apply(current, Change(status=S.CLAIMED, owner=owner, note=note), by, clock.now())

@@ -142,6 +142,13 @@ def test_claiming_what_is_not_open_is_refused_with_409_and_changes_nothing(api, 
     assert stored(opened) == before
 
 
+def test_its_owner_claiming_an_assigned_followup_acknowledges_it_unchanged(api, opened):
+    first = ok(claim(api, opened, {"owner": "sam"}))
+    again = ok(claim(api, opened, {"owner": "sam"}))
+    assert again == first and stored(opened).version == 1  # no second event, no write
+    assert error(claim(api, opened, {"owner": "kim"}), 409)["message"] == "already claimed by sam"
+
+
 # --- every transition ------------------------------------------------------------------------
 
 def bring_to(api, followup_id: str, state: FollowUpStatus) -> None:
