@@ -16,7 +16,7 @@ def detractor(local_stack) -> tuple[str, str]:
     interaction_id = f"esc-{uuid.uuid4().hex[:10]}"
     created = local_stack.post_interaction(
         interaction_id=interaction_id, customer={"id": "cus_esc", "email": address, "name": "Grace"},
-        agent={"id": "agt_7", "name": "Sam"}, team="billing")
+        agent={"id": "agt_7", "name": "Sam"}, team="returns")  # a team without owners: the follow-up waits for a claim
     email = local_stack.message_to(address)
     link = re.search(r"^1 - [^:]+: (\S+)$", email["text"], re.M).group(1)
     page = requests.get(link, headers={"User-Agent": BROWSER}, timeout=10)
@@ -48,7 +48,7 @@ def test_a_follow_up_made_overdue_is_escalated_once_in_the_outbox(local_stack):
     alert, webhook = sorted(local_stack.wait_for(escalations, timeout=10, what="the escalation in the outbox"),
                             key=lambda m: m["channel"])
     assert "closeloop-local-escalations" in alert["to"] and followup_id in alert["subject"]
-    for needle in ("unassigned", "billing", "2020-01-01T00:00:00.000Z", interaction_id, "CSAT 1",
+    for needle in ("unassigned", "returns", "2020-01-01T00:00:00.000Z", interaction_id, "CSAT 1",
                    f"{local_stack.app_url}/v1/followups/{followup_id}"):
         assert needle in alert["text"], needle
     assert webhook["to"].endswith("/webhooks/escalations")
