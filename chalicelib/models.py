@@ -256,6 +256,8 @@ class Survey(BaseModel):
     message_id: Optional[str] = None
     send_attempts: int = 0
     failure_reason: Optional[str] = None
+    # Why a suppressed survey was never sent (CONTRACT.md's "reason").
+    suppressed_reason: Optional[str] = None
     score: Optional[int] = None
     comment: Optional[str] = None
     responded_at: Optional[UtcTime] = None
@@ -343,6 +345,29 @@ class FollowUp(BaseModel):
 
     def is_overdue(self, at: datetime) -> bool:
         return self.status not in CLOSED_STATUSES and at >= self.due_at
+
+
+class ContactKind(str, Enum):
+    CUSTOMER = "customer"   # the helpdesk's customer id: suppresses every address of that customer
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class SuppressionReason(str, Enum):
+    UNSUBSCRIBED = "unsubscribed"   # one-click unsubscribe (RFC 8058) or the footer link
+    BOUNCED = "bounced"             # SES hard bounce
+    COMPLAINED = "complained"       # SES complaint (marked as spam)
+    SMS_STOP = "sms_stop"           # STOP and its kin by SMS
+    MANUAL = "manual"               # an admin, through the API or the ops command
+
+
+class Suppression(BaseModel):
+    """One entry of the suppression ledger: this contact gets no survey and no reminder."""
+    kind: ContactKind
+    value: str
+    reason: SuppressionReason
+    source: str          # what told us: "ses", "sms", "unsubscribe-link", an API key's name...
+    at: UtcTime
 
 
 class ApiKey(BaseModel):

@@ -7,6 +7,7 @@ Items
 - follow-up:   pk=FOLLOWUP#<followup_id>   sk=FOLLOWUP
 - api key:     pk=APIKEY                   sk=<sha256 of the key>
 - counter:     pk=COUNTER#<name>           sk=COUNTER                 (round-robin assignment)
+- suppression: pk=SUPPRESSION              sk=<kind>#<value>          (the ledger: one partition, listable)
 
 Indexes (sparse: only follow-ups carry their keys)
 - followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
@@ -28,7 +29,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
-from chalicelib.models import CLOSED_STATUSES, ApiKey, FollowUp, FollowUpStatus, Survey, SurveyOpen, SurveyStatus
+from chalicelib.models import (
+    CLOSED_STATUSES, ApiKey, ContactKind, FollowUp, FollowUpStatus, Suppression, Survey, SurveyOpen, SurveyStatus,
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -100,6 +103,10 @@ def _followup_item(followup: FollowUp) -> dict:
 
 def _followups(items: list[dict]) -> list[FollowUp]:
     return [FollowUp.model_validate(_from_item(item)) for item in items]
+
+
+def _suppression_sk(kind: ContactKind, value: str) -> str:
+    return f"{ContactKind(kind).value}#{value}"
 
 
 def survey_pk(survey_id: str) -> str:
@@ -465,6 +472,43 @@ class Store:
             ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW",
         )
         return int(response["Attributes"]["n"]["N"]) - 1
+
+    # --- suppression ledger ----------------------------------------------------------------
+
+    def add_suppression(self, entry: Suppression) -> bool:
+        """Record a suppression; False if the contact was already suppressed (the first one stays)."""
+        try:
+            self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
+                             Item=_to_item({"pk": "SUPPRESSION", "sk": _suppression_sk(entry.kind, entry.value),
+                                            **entry.model_dump(mode="json")}))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def find_suppressions(self, contacts: list[tuple[ContactKind, str]]) -> list[Suppression]:
+        """The ledger entries of these contacts, in one BatchGetItem."""
+        keys = list({_suppression_sk(kind, value): _key("SUPPRESSION", _suppression_sk(kind, value))
+                     for kind, value in contacts}.values())
+        if not keys:
+            return []
+        found, request = [], {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            response = self.db.batch_get_item(RequestItems=request)
+            found += response["Responses"].get(self.table_name, [])
+            request = response.get("UnprocessedKeys") or None
+        return [Suppression.model_validate(_from_item(item)) for item in found]
+
+    def remove_suppression(self, kind: ContactKind, value: str) -> Optional[Suppression]:
+        """Lift a suppression; returns what was lifted, None if there was none."""
+        old = self.db.delete_item(TableName=self.table_name, Key=_key("SUPPRESSION", _suppression_sk(kind, value)),
+                                  ReturnValues="ALL_OLD").get("Attributes")
+        return Suppression.model_validate(_from_item(old)) if old else None
+
+    def list_suppressions(self, kind: Optional[ContactKind] = None) -> list[Suppression]:
+        prefix = f"{kind.value}#" if kind else ""
+        return [Suppression.model_validate(item) for item in self._query_prefix("SUPPRESSION", prefix)]
 
     # --- api keys ------------------------------------------------------------------------
 
