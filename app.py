@@ -1,14 +1,17 @@
 """closeloop: every entry point of the app. Each is a few lines that call chalicelib."""
 import os
+from urllib.parse import unquote
 
 from chalice import AuthResponse, Chalice, Rate, Response
-from chalice.app import SQSEvent
+from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
-    auth, clock, delivery, detractors, edge, escalation, followups, jobs, pages, recovery, surveys, tokens,
+    auth, clock, delivery, detractors, edge, escalation, followups, jobs, pages, recovery, ses_notices, sms_replies,
+    suppressions, surveys, tokens, unsubscribe,
 )
 from chalicelib.models import (
-    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, SendResurvey, SendSurvey,
+    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, SendResurvey, SendSurvey, SuppressionIn,
+    SuppressionKey, SuppressionQuery,
 )
 from chalicelib.storage import get_store
 
@@ -17,6 +20,10 @@ app = Chalice(app_name="closeloop")
 # The queue is named when app.py is imported (Chalice needs it to wire the event source at
 # deploy time); the stage's bootstrap sets this variable per stage.
 JOBS_QUEUE = os.environ.get("CLOSELOOP_JOBS_QUEUE_NAME", "closeloop-jobs")
+# The topic AWS End User Messaging publishes inbound SMS (replies to our texts) to.
+SMS_REPLIES_TOPIC = os.environ.get("CLOSELOOP_SMS_REPLIES_TOPIC_NAME", "closeloop-sms-replies")
+# The topic SES publishes bounce and complaint notifications to (named at import, as the queue).
+SES_NOTICES_TOPIC = os.environ.get("CLOSELOOP_SES_NOTICES_TOPIC_NAME", "closeloop-ses-notices")
 
 PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
 
@@ -114,6 +121,58 @@ def _followup_answer(followup_id, action):
         return edge.InputError(409, "conflict", str(error)).response()
 
 
+# --- suppression ledger (bearer API key) --------------------------------------------------
+
+@app.route("/v1/suppressions", methods=["GET"], authorizer=api_key)
+def list_suppressions():
+    try:
+        query = edge.query(app.current_request, SuppressionQuery)
+    except edge.InputError as error:
+        return error.response()
+    return suppressions.list_view(query.kind)
+
+
+@app.route("/v1/suppressions", methods=["POST"], authorizer=api_key)
+def add_suppression():
+    """An admin suppresses a contact (reason "manual"): 201, or 200 with the earlier entry."""
+    try:
+        request = edge.json_body(app.current_request, SuppressionIn)
+    except edge.InputError as error:
+        return error.response()
+    entry, created = suppressions.add_manual(request.kind, request.value, edge.principal(app.current_request))
+    return Response(status_code=201 if created else 200, body=suppressions.view(entry))
+
+
+@app.route("/v1/suppressions/stats", methods=["GET"], authorizer=api_key)
+def get_suppression_stats():
+    """How many surveys were suppressed, by reason (ledger reasons, open_followup, throttled)."""
+    return suppressions.stats()
+
+
+@app.route("/v1/suppressions/{kind}/{value}", methods=["GET"], authorizer=api_key)
+def get_suppression(kind, value):
+    return _suppression_answer(kind, value, suppressions.get)
+
+
+@app.route("/v1/suppressions/{kind}/{value}", methods=["DELETE"], authorizer=api_key)
+def lift_suppression(kind, value):
+    """Lift a suppression: the contact may be surveyed again. Answers the lifted entry."""
+    return _suppression_answer(kind, value, suppressions.lift)
+
+
+def _suppression_answer(kind, value, action):
+    """`action`'s ledger entry for the contact; 400 naming `kind` or `value`, or 404 when none."""
+    try:
+        # chalice local and its test client pass path parameters still percent-encoded (%2B, %40).
+        key = edge.validate(SuppressionKey, {"kind": unquote(kind), "value": unquote(value)})
+    except edge.InputError as error:
+        return error.response()
+    entry = action(key.kind, key.value)
+    if entry is None:
+        return edge.InputError(404, "not_found", f"{key.kind.value} {key.value} is not suppressed").response()
+    return suppressions.view(entry)
+
+
 # --- survey pages (public, protected by the token) -----------------------------------------
 
 @app.route("/s/{token}", methods=["GET", "HEAD"])
@@ -143,6 +202,20 @@ def honeypot(token):
     return pages.show(app.current_request, token, None, honeypot=True)
 
 
+# --- email opt-out (RFC 8058; public, protected by the survey's token) ---------------------
+
+@app.route("/u/{token}", methods=["GET", "HEAD"])
+def unsubscribe_page(token):
+    """A confirmation page with a button: a visit (or a mail scanner's fetch) unsubscribes nobody."""
+    return unsubscribe.show(app.current_request, token)
+
+
+@app.route("/u/{token}", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def unsubscribe_now(token):
+    """One-click unsubscribe (a mail client's POST of List-Unsubscribe=One-Click, or the page's button)."""
+    return unsubscribe.confirm(app.current_request, token)
+
+
 # --- event handlers ------------------------------------------------------------------------
 
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
@@ -155,6 +228,18 @@ def handle_job(event: SQSEvent):
             detractors.handle_response(job)
         elif isinstance(job, SendResurvey):
             recovery.handle_resurvey(job)
+
+
+@app.on_sns_message(topic=SES_NOTICES_TOPIC)
+def handle_ses_notice(event: SNSEvent):
+    """SES bounce and complaint notifications feed the suppression ledger (chalicelib/ses_notices.py)."""
+    ses_notices.handle(event.message)
+
+
+@app.on_sns_message(topic=SMS_REPLIES_TOPIC)
+def handle_sms_reply(event: SNSEvent):
+    """A customer texted us: STOP/HELP/START, a score, or anything else (chalicelib/sms_replies.py)."""
+    sms_replies.handle(event.message)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -20,6 +20,10 @@ class Settings(BaseModel):
     alert_webhook_url: str = ""
     sender_email: str = "surveys@example.com"
     company_name: str = "closeloop"
+    # The sender's postal address, shown in every survey email's footer (CAN-SPAM and kin).
+    postal_address: str = ""
+    # Who a customer can reach, named in the answer to an SMS "HELP" (an address, phone or URL).
+    help_contact: str = ""
     # Base URL of the survey pages; empty means "the URL the interaction was posted to".
     public_url: str = ""
     response_window_days: int = Field(28, ge=1, le=365)
@@ -38,6 +42,8 @@ class Settings(BaseModel):
     webhook_signing_secret: str = ""
     resurvey_enabled: bool = True
     resurvey_delay_seconds: int = Field(3 * 86400, ge=0)
+    # One survey per customer (by id, email and phone, across channels) per this many days; 0: off.
+    throttle_days: int = Field(30, ge=0, le=3650)
 
 
 ENV_PREFIX = "CLOSELOOP_"

@@ -15,3 +15,8 @@ def score_url(base_url: str, token: str, score: int) -> str:
 def honeypot_url(base_url: str, token: str) -> str:
     """A link hidden from people in the email; only machines follow it."""
     return f"{base_url.rstrip('/')}/h/{token}"
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    """The email's opt-out (List-Unsubscribe, RFC 8058): GET shows a page, POST unsubscribes."""
+    return f"{base_url.rstrip('/')}/u/{token}"

@@ -229,6 +229,20 @@ class JobEnvelope(BaseModel):
     job: Job
 
 
+# --- SNS: an inbound SMS (AWS End User Messaging two-way SMS, published to the replies topic) ---
+
+class InboundSms(BaseModel):
+    """A reply a customer texted to our number, as End User Messaging publishes it."""
+    model_config = ConfigDict(extra="ignore")
+
+    originationNumber: Phone                      # noqa: N815 - the provider's field names
+    destinationNumber: Optional[Annotated[str, StringConstraints(max_length=32)]] = None  # noqa: N815
+    messageKeyword: Optional[Annotated[str, StringConstraints(max_length=64)]] = None     # noqa: N815
+    messageBody: Annotated[str, StringConstraints(max_length=1600)]                     # noqa: N815
+    inboundMessageId: Annotated[str, StringConstraints(min_length=1, max_length=128)]   # noqa: N815
+    previousPublishedMessageId: Optional[Annotated[str, StringConstraints(max_length=128)]] = None  # noqa: N815
+
+
 # --- stored items --------------------------------------------------------------------------
 
 # Stored times are fixed-width UTC text (2026-11-24T10:00:00.000Z): DynamoDB compares them as
@@ -368,6 +382,42 @@ class Suppression(BaseModel):
     reason: SuppressionReason
     source: str          # what told us: "ses", "sms", "unsubscribe-link", an API key's name...
     at: UtcTime
+
+
+# --- HTTP: the suppression ledger (admins) --------------------------------------------------
+
+_CONTACT_CHECKS = {ContactKind.EMAIL: _email, ContactKind.PHONE: _e164}
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class SuppressionKey(_Strict):
+    """A contact of the ledger: `value` must be what `kind` says (email, E.164 phone, customer id)."""
+    kind: ContactKind
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self):
+        check = _CONTACT_CHECKS.get(self.kind)
+        try:
+            if check is not None:
+                self.value = check(self.value)
+            elif not _IDENTIFIER_RE.fullmatch(self.value):
+                raise ValueError("must be a customer id: 1-128 characters of A-Za-z0-9._:-")
+        except ValueError as error:
+            raise PydanticCustomError("invalid_contact", str(error), {"field": "value"}) from None
+        if self.kind is ContactKind.EMAIL:
+            self.value = self.value.lower()  # the ledger's one spelling of an address
+        return self
+
+
+class SuppressionIn(SuppressionKey):
+    """POST /v1/suppressions: an admin suppresses a contact by hand."""
+    reason: Literal["manual"] = "manual"    # bounces, complaints and opt-outs come from their source
+
+
+class SuppressionQuery(_Strict):
+    """GET /v1/suppressions query string."""
+    kind: Optional[ContactKind] = None
 
 
 class ApiKey(BaseModel):

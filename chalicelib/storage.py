@@ -8,6 +8,11 @@ Items
 - api key:     pk=APIKEY                   sk=<sha256 of the key>
 - counter:     pk=COUNTER#<name>           sk=COUNTER                 (round-robin assignment)
 - suppression: pk=SUPPRESSION              sk=<kind>#<value>          (the ledger: one partition, listable)
+- throttle:    pk=THROTTLE#<kind>#<value>  sk=THROTTLE                (when a contact was last surveyed)
+- open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>       (while a follow-up is not closed)
+- latest SMS:  pk=PHONE#<e164>             sk=LATESTSMS               (the survey an SMS reply answers)
+- SMS markers: pk=SMSIN#<inboundMessageId> sk=SMSIN (a reply handled once); SURVEY#<id>/SMSHELP,
+               SURVEY#<id>/SMSCLOSED, PHONE#<e164>/SMSNOSURVEY (a help reply sent at most once)
 
 Indexes (sparse: only follow-ups carry their keys)
 - followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
@@ -20,9 +25,10 @@ latest views: recording a response is that Query plus one transaction (2 request
 from __future__ import annotations
 
 import functools
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -43,12 +49,22 @@ RECENT_OPENS = 60
 LISTING_KEY = ("pk", "sk", "fu_pk", "fu_sk")
 _FILTERED_BATCH = 100
 _LISTING_ROUNDS = 10
+# How often a transaction cancelled only by a concurrent one is tried.
+_TRANSACTION_ATTEMPTS = 5
 
 
 class DuplicateInteraction(Exception):
     def __init__(self, survey_id: str):
         super().__init__(survey_id)
         self.survey_id = survey_id
+
+
+class Throttled(Exception):
+    """A contact of the customer was surveyed within the throttle window."""
+
+    def __init__(self, kind: ContactKind, value: str):
+        super().__init__(f"{ContactKind(kind).value} {value}")
+        self.kind, self.value = ContactKind(kind), value
 
 
 class ConditionFailed(Exception):
@@ -85,6 +101,12 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
+def _cancellation_codes(error: ClientError) -> list[str]:
+    """Why each item of a cancelled transaction failed ("None", "ConditionalCheckFailed",
+    "TransactionConflict", ...), in the order of the items; [] when DynamoDB gave no reasons."""
+    return [reason.get("Code") or "None" for reason in error.response.get("CancellationReasons") or []]
+
+
 # Follow-up fields that may be absent; saving a follow-up without them removes them.
 _FOLLOWUP_OPTIONAL = ("comment", "customer_name", "agent", "team", "owner", "first_contact_at", "closed_at",
                       "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "base_url",
@@ -99,6 +121,15 @@ def _followup_item(followup: FollowUp) -> dict:
     if followup.status not in CLOSED_STATUSES and followup.escalated_at is None:
         values.update(due_pk="DUE", due_sk=f"{clock.iso(followup.due_at)}#{followup.followup_id}")
     return values
+
+
+def _open_marker_write(table_name: str, followup: FollowUp) -> dict:
+    """The write that keeps the customer's open-follow-up marker in step with the follow-up's status."""
+    key = _key(customer_pk(followup.customer_id), f"OPENFOLLOWUP#{followup.followup_id}")
+    if followup.status in CLOSED_STATUSES:
+        return {"Delete": {"TableName": table_name, "Key": key}}
+    return {"Put": {"TableName": table_name, "Item": {
+        **key, **_to_item({"followup_id": followup.followup_id, "opened_at": clock.iso(followup.opened_at)})}}}
 
 
 def _followups(items: list[dict]) -> list[FollowUp]:
@@ -117,6 +148,14 @@ def followup_pk(followup_id: str) -> str:
     return f"FOLLOWUP#{followup_id}"
 
 
+def throttle_pk(kind: ContactKind, value: str) -> str:
+    return f"THROTTLE#{ContactKind(kind).value}#{value}"
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
 class Store:
     """All reads and writes of closeloop's table."""
 
@@ -130,30 +169,65 @@ class Store:
 
     # --- surveys -------------------------------------------------------------------------
 
-    def create_survey(self, survey: Survey) -> None:
-        """Store a new survey; raises DuplicateInteraction if its interaction already has one."""
+    def create_survey(self, survey: Survey, throttle_since: Optional[datetime] = None,
+                      contacts: Sequence[tuple[ContactKind, str]] = ()) -> None:
+        """Store a new survey; raises DuplicateInteraction if its interaction already has one.
+
+        With `throttle_since`, the same transaction stamps each of `contacts` as surveyed now, on
+        condition that none was surveyed at or after `throttle_since`; raises Throttled (naming the
+        contact) otherwise. Without it (re-surveys, suppressed surveys) no contact is stamped.
+        """
         pk = survey_pk(survey.survey_id)
+        items = [
+            {"Put": {
+                "TableName": self.table_name,
+                "Item": _to_item({"pk": f"INTERACTION#{survey.interaction_id}", "sk": "INTERACTION",
+                                  "survey_id": survey.survey_id}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }},
+            {"Put": {
+                "TableName": self.table_name,
+                "Item": _to_item({"pk": pk, "sk": "SURVEY", **survey.model_dump(mode="json")}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }},
+        ]
+        throttled = list(dict.fromkeys(contacts)) if throttle_since is not None else []
+        for kind, value in throttled:
+            items.append({"Update": {
+                "TableName": self.table_name, "Key": _key(throttle_pk(kind, value), "THROTTLE"),
+                "UpdateExpression": "SET last_surveyed_at = :now, survey_id = :survey",
+                "ConditionExpression": "attribute_not_exists(pk) OR last_surveyed_at < :since",
+                "ExpressionAttributeValues": _to_item({":now": clock.iso(survey.created_at),
+                                                       ":survey": survey.survey_id,
+                                                       ":since": clock.iso(throttle_since)}),
+            }})
         try:
-            self.db.transact_write_items(TransactItems=[
-                {"Put": {
-                    "TableName": self.table_name,
-                    "Item": _to_item({"pk": f"INTERACTION#{survey.interaction_id}", "sk": "INTERACTION",
-                                      "survey_id": survey.survey_id}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }},
-                {"Put": {
-                    "TableName": self.table_name,
-                    "Item": _to_item({"pk": pk, "sk": "SURVEY", **survey.model_dump(mode="json")}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }},
-            ])
+            # A concurrent transaction on the same items (the customer's other interaction) is
+            # tried again; the loser then sees the winner's stamp.
+            self._transact(items)
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
+            codes = _cancellation_codes(error)
+            failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+            if failed and failed[0] >= 2:  # items 0 and 1: the interaction and the survey
+                raise Throttled(*throttled[failed[0] - 2]) from error
             existing = self.survey_id_for_interaction(survey.interaction_id)
-            if existing is None:  # the 64-bit survey id collided: vanishingly rare, caller retries
-                raise ConditionFailed("survey id already taken") from error
-            raise DuplicateInteraction(existing) from error
+            if existing is not None:
+                raise DuplicateInteraction(existing) from error
+            if not codes and throttled:  # no reasons given: find the stamp that stopped it
+                for kind, value in throttled:
+                    stamp = self.last_surveyed(kind, value)
+                    if stamp is not None and stamp >= throttle_since:
+                        raise Throttled(kind, value) from error
+            # The 64-bit survey id collided (vanishingly rare; the caller retries), or conflicts persisted.
+            raise ConditionFailed("survey id already taken, or the transaction kept conflicting") from error
+
+    def last_surveyed(self, kind: ContactKind, value: str) -> Optional[datetime]:
+        """When this contact was last stamped by a throttled survey, if ever."""
+        item = self.db.get_item(TableName=self.table_name, Key=_key(throttle_pk(kind, value), "THROTTLE"),
+                                ConsistentRead=True).get("Item")
+        return clock.parse_iso(_from_item(item)["last_surveyed_at"]) if item else None
 
     def survey_id_for_interaction(self, interaction_id: str) -> Optional[str]:
         item = self.db.get_item(TableName=self.table_name, Key=_key(f"INTERACTION#{interaction_id}", "INTERACTION"),
@@ -267,6 +341,15 @@ class Store:
                              ":scheduled": SurveyStatus.SCHEDULED.value},
                             condition="#status = :scheduled")
 
+    def mark_suppressed(self, survey_id: str, reason: str, at: datetime) -> None:
+        """End a scheduled survey unsent: its contact was suppressed after it was accepted.
+        ConditionFailed if it is no longer scheduled or a send is under way (a live lease)."""
+        self._update_survey(survey_id, "SET #status = :suppressed, suppressed_reason = :reason, send_done_at = :at",
+                            {":suppressed": SurveyStatus.SUPPRESSED.value, ":reason": reason[:500],
+                             ":at": clock.iso(at), ":scheduled": SurveyStatus.SCHEDULED.value},
+                            condition="#status = :scheduled AND "
+                                      "(attribute_not_exists(send_lease_until) OR send_lease_until < :at)")
+
     def add_token_hash(self, survey_id: str, secret_hash: str) -> None:
         self._update_survey(survey_id, "SET secret_hashes = list_append(if_not_exists(secret_hashes, :empty), :new)",
                             {":empty": [], ":new": [secret_hash]})
@@ -323,15 +406,28 @@ class Store:
     # --- follow-ups ----------------------------------------------------------------------
 
     def open_followup(self, followup: FollowUp) -> bool:
-        """Store a new follow-up; False if one with this id already exists."""
+        """Store a new follow-up (and, unless closed, its customer's open marker); False if one
+        with this id already exists."""
         try:
-            self.db.put_item(TableName=self.table_name, Item=_to_item(_followup_item(followup)),
-                             ConditionExpression="attribute_not_exists(pk)")
+            self._transact([
+                {"Put": {"TableName": self.table_name, "Item": _to_item(_followup_item(followup)),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                _open_marker_write(self.table_name, followup),
+            ])
         except ClientError as error:
             if _is_condition_failure(error):
                 return False
             raise
         return True
+
+    def has_open_followup(self, customer_id: str) -> bool:
+        """True if a follow-up of this customer is not closed (one Query on the open markers)."""
+        items = self.db.query(
+            TableName=self.table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :open)",
+            ExpressionAttributeValues=_to_item({":pk": customer_pk(customer_id), ":open": "OPENFOLLOWUP#"}),
+            Limit=1, ConsistentRead=True,
+        )["Items"]
+        return bool(items)
 
     def get_followup(self, followup_id: str) -> Optional[FollowUp]:
         item = self.db.get_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
@@ -352,13 +448,17 @@ class Store:
         if removed:
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
         try:
-            self.db.update_item(
-                TableName=self.table_name, Key=_key(followup_pk(followup.followup_id), "FOLLOWUP"),
-                UpdateExpression=expression, ConditionExpression="version = :read_version",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item({**{f":f{i}": v for i, v in enumerate(values.values())},
-                                                    ":read_version": read_version}),
-            )
+            self._transact([
+                {"Update": {
+                    "TableName": self.table_name, "Key": _key(followup_pk(followup.followup_id), "FOLLOWUP"),
+                    "UpdateExpression": expression, "ConditionExpression": "version = :read_version",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": _to_item({**{f":f{i}": v for i, v in enumerate(values.values())},
+                                                           ":read_version": read_version}),
+                }},
+                # The customer's open marker follows the status: put while open, deleted once closed.
+                _open_marker_write(self.table_name, followup),
+            ])
         except ClientError as error:
             if _is_condition_failure(error):
                 raise ConditionFailed(f"follow-up {followup.followup_id} changed meanwhile") from error
@@ -473,6 +573,23 @@ class Store:
         )
         return int(response["Attributes"]["n"]["N"]) - 1
 
+    def count(self, name: str) -> int:
+        """Add one to a named counter (atomic, across all callers); returns its new value."""
+        return self.next_in_rotation(name) + 1
+
+    def counts(self, names: Sequence[str]) -> dict[str, int]:
+        """The current values of named counters (0 for one never counted), in one BatchGetItem."""
+        names = list(dict.fromkeys(names))
+        found: dict[str, int] = {name: 0 for name in names}
+        request = {self.table_name: {"Keys": [_key(f"COUNTER#{name}", "COUNTER") for name in names],
+                                     "ConsistentRead": True}} if names else None
+        while request:
+            response = self.db.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self.table_name, []):
+                found[item["pk"]["S"].removeprefix("COUNTER#")] = int(item["n"]["N"])
+            request = response.get("UnprocessedKeys") or None
+        return found
+
     # --- suppression ledger ----------------------------------------------------------------
 
     def add_suppression(self, entry: Suppression) -> bool:
@@ -509,6 +626,39 @@ class Store:
     def list_suppressions(self, kind: Optional[ContactKind] = None) -> list[Suppression]:
         prefix = f"{kind.value}#" if kind else ""
         return [Suppression.model_validate(item) for item in self._query_prefix("SUPPRESSION", prefix)]
+
+    # --- SMS replies -----------------------------------------------------------------------
+
+    def put_marker(self, pk: str, sk: str, at: datetime, **values: Any) -> bool:
+        """Write a once-only marker item; False if it already exists (someone did this before)."""
+        try:
+            self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
+                             Item=_to_item({"pk": pk, "sk": sk, "at": clock.iso(at), **values}))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def delete_marker(self, pk: str, sk: str) -> None:
+        self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk))
+
+    def set_latest_sms_survey(self, phone: str, survey_id: str, sent_at: datetime) -> None:
+        """Remember the survey most recently texted to a number (an SMS reply answers it)."""
+        try:
+            self.db.put_item(TableName=self.table_name,
+                             Item=_to_item({"pk": f"PHONE#{phone}", "sk": "LATESTSMS", "survey_id": survey_id,
+                                            "sent_at": clock.iso(sent_at)}),
+                             ConditionExpression="attribute_not_exists(pk) OR sent_at <= :at",
+                             ExpressionAttributeValues=_to_item({":at": clock.iso(sent_at)}))
+        except ClientError as error:
+            if not _is_condition_failure(error):  # a later survey was texted meanwhile: it stays
+                raise
+
+    def latest_sms_survey(self, phone: str) -> Optional[str]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(f"PHONE#{phone}", "LATESTSMS"),
+                                ConsistentRead=True).get("Item")
+        return _from_item(item)["survey_id"] if item else None
 
     # --- api keys ------------------------------------------------------------------------
 
@@ -565,6 +715,19 @@ class Store:
             if _is_condition_failure(error):
                 raise ConditionFailed(f"survey {survey_id} is not in the expected state") from error
             raise
+
+    def _transact(self, items: list[dict]) -> None:
+        """TransactWriteItems, tried again while only concurrent transactions cancelled it."""
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                codes = _cancellation_codes(error)
+                retry = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+                if not retry or attempt + 1 == _TRANSACTION_ATTEMPTS:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
 
     def _query_prefix(self, pk: str, prefix: str) -> Iterator[dict]:
         kwargs: dict[str, Any] = {

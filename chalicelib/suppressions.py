@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Optional
 
 from chalicelib import clock
-from chalicelib.models import ContactKind, Customer, Suppression, SuppressionReason
+from chalicelib.models import Channel, ContactKind, Customer, Suppression, SuppressionReason
 from chalicelib.storage import Store, get_store
 
 
@@ -44,3 +44,65 @@ def suppression_for(customer: Customer, store: Optional[Store] = None) -> Option
 
 def lift(kind: ContactKind, value: str, store: Optional[Store] = None) -> Optional[Suppression]:
     return (store or get_store()).remove_suppression(kind, normalize(kind, value))
+
+
+def get(kind: ContactKind, value: str, store: Optional[Store] = None) -> Optional[Suppression]:
+    found = (store or get_store()).find_suppressions([(ContactKind(kind), normalize(kind, value))])
+    return found[0] if found else None
+
+
+def suppression_for_survey(customer: Customer, channel: Channel, store: Optional[Store] = None) -> Optional[Suppression]:
+    """The ledger entry that stops a survey by `channel`: the customer id, or the address that
+    channel uses (a STOP by SMS does not stop email surveys, an email bounce does not stop SMS)."""
+    used = customer.model_copy(update={"phone": None} if Channel(channel) is Channel.EMAIL else {"email": None})
+    return suppression_for(used, store)
+
+
+def describe(entry: Suppression) -> str:
+    """The reason a suppressed survey answers with: what and which contact, nothing more."""
+    return f"{entry.reason.value}: {entry.kind.value} {entry.value}"
+
+
+# --- the ledger API (admins) ---------------------------------------------------------------
+
+def view(entry: Suppression) -> dict:
+    return entry.model_dump(mode="json")
+
+
+def list_view(kind: Optional[ContactKind] = None, store: Optional[Store] = None) -> dict:
+    """GET /v1/suppressions: the whole ledger, or one kind of contact, ordered by kind and value."""
+    return {"suppressions": [view(entry) for entry in (store or get_store()).list_suppressions(kind)]}
+
+
+def add_manual(kind: ContactKind, value: str, by: str, store: Optional[Store] = None) -> tuple[Suppression, bool]:
+    """An admin suppresses a contact: (the entry, True) if new; (the earlier entry, False) if it was."""
+    store = store or get_store()
+    created = suppress(kind, value, SuppressionReason.MANUAL, source=by, store=store)
+    entry = get(kind, value, store)
+    if entry is None:  # lifted again in between: record it once more
+        suppress(kind, value, SuppressionReason.MANUAL, source=by, store=store)
+        entry, created = get(kind, value, store), True
+    return entry, created
+
+
+# --- counting suppressed surveys -------------------------------------------------------------
+
+OPEN_FOLLOWUP = "open_followup"     # the customer has a recovery follow-up that is not closed
+THROTTLED = "throttled"             # surveyed within the throttle window
+COUNTED_REASONS = [reason.value for reason in SuppressionReason] + [OPEN_FOLLOWUP, THROTTLED]
+
+
+def _counter(reason: str) -> str:
+    return f"suppressed:{reason}"
+
+
+def count(reason: str, store: Optional[Store] = None) -> None:
+    """One more survey suppressed for `reason` (a SuppressionReason value, OPEN_FOLLOWUP or THROTTLED)."""
+    (store or get_store()).count(_counter(reason))
+
+
+def stats(store: Optional[Store] = None) -> dict:
+    """How many surveys were suppressed, by reason, since the stage began."""
+    counts = (store or get_store()).counts([_counter(reason) for reason in COUNTED_REASONS])
+    by_reason = {reason: counts[_counter(reason)] for reason in COUNTED_REASONS}
+    return {"suppressed": sum(by_reason.values()), "by_reason": by_reason}

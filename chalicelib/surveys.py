@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from chalicelib import clock, jobs, scanners, scoring, tokens
+from chalicelib import clock, jobs, scanners, scoring, suppressions, tokens
 from chalicelib.config import get_settings
 from chalicelib.models import (
     HandleResponse, InteractionIn, OpenVerdict, ResponseForm, SendSurvey, Survey, SurveyOpen, SurveyStatus,
 )
-from chalicelib.storage import ConditionFailed, DuplicateInteraction, Store, get_store
+from chalicelib.storage import ConditionFailed, DuplicateInteraction, Store, Throttled, get_store
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,20 @@ class Accepted:
 
     def view(self) -> dict:
         """The answer to POST /v1/interactions."""
+        if self.survey.status is SurveyStatus.SUPPRESSED:
+            return {"survey_id": self.survey.survey_id, "status": SurveyStatus.SUPPRESSED.value,
+                    "reason": self.survey.suppressed_reason}
         return {"survey_id": self.survey.survey_id, "status": self.survey.public_status(clock.now()).value,
                 "send_at": clock.iso(self.survey.send_at)}
 
 
 def accept_interaction(request: InteractionIn, request_base_url: str, store: Optional[Store] = None) -> Accepted:
-    """Create the interaction's survey (once) and queue its delivery."""
+    """Create the interaction's survey (once) and queue its delivery.
+
+    A customer who must not be surveyed (suppressed in the ledger, an open recovery follow-up, or
+    surveyed within the throttle window) gets a survey stored as `suppressed` with the reason, so
+    a repeat of the interaction answers the same; nothing is queued.
+    """
     store = store or get_store()
     settings = get_settings()
     now = clock.now()
@@ -59,7 +67,16 @@ def accept_interaction(request: InteractionIn, request_base_url: str, store: Opt
         send_at=max(send_at, now), expires_at=max(send_at, now) + timedelta(days=settings.response_window_days),
     )
     try:
-        store.create_survey(survey)
+        suppressed = _suppression(survey, store)
+        if suppressed is not None:
+            return _accept_suppressed(survey, *suppressed, store)
+        window_start = now - timedelta(days=settings.throttle_days) if settings.throttle_days else None
+        try:
+            store.create_survey(survey, throttle_since=window_start, contacts=suppressions.contacts_of(survey.customer))
+        except Throttled as throttled:
+            days = settings.throttle_days
+            reason = f"surveyed within the last {days} day{'s' if days != 1 else ''}: {throttled}"
+            return _accept_suppressed(survey, suppressions.THROTTLED, reason, store)
     except DuplicateInteraction as duplicate:
         existing = store.get_survey(duplicate.survey_id)
         if existing.status is SurveyStatus.SCHEDULED:
@@ -68,6 +85,26 @@ def accept_interaction(request: InteractionIn, request_base_url: str, store: Opt
         return Accepted(existing, created=False)
     jobs.enqueue(SendSurvey(survey_id=survey.survey_id), _seconds_until(survey.send_at, now))
     return Accepted(survey, created=True)
+
+
+def _suppression(survey: Survey, store: Store) -> Optional[tuple[str, str]]:
+    """(counter, reason) when the ledger or an open follow-up stops surveying this customer."""
+    entry = suppressions.suppression_for_survey(survey.customer, survey.channel, store)
+    if entry is not None:
+        return entry.reason.value, suppressions.describe(entry)
+    if store.has_open_followup(survey.customer.id):
+        return suppressions.OPEN_FOLLOWUP, "open follow-up"
+    return None
+
+
+def _accept_suppressed(survey: Survey, counter: str, reason: str, store: Store) -> Accepted:
+    """Store the interaction's survey as suppressed (no throttle stamp, nothing queued) and count it.
+    Raises DuplicateInteraction if the interaction already has a survey."""
+    suppressed = survey.model_copy(update={"status": SurveyStatus.SUPPRESSED, "suppressed_reason": reason})
+    store.create_survey(suppressed)
+    suppressions.count(counter, store)
+    log.info("survey %s of interaction %s suppressed: %s", survey.survey_id, survey.interaction_id, counter)
+    return Accepted(suppressed, created=False)
 
 
 def survey_view(survey: Survey) -> dict:
@@ -84,6 +121,7 @@ def survey_view(survey: Survey) -> dict:
         "sent_at": _iso_or_none(survey.sent_at), "responded_at": _iso_or_none(survey.responded_at),
         "response_updated_at": _iso_or_none(survey.response_updated_at),
         "expires_at": clock.iso(survey.expires_at), "failure_reason": survey.failure_reason,
+        "suppressed_reason": survey.suppressed_reason,
         # A re-survey after a resolved follow-up: which one, and the "issue resolved?" answer.
         "followup_id": survey.followup_id, "resolved": survey.resolved,
     }
@@ -156,8 +194,33 @@ def respond(token: str, form: ResponseForm, user_agent: str, explicit: bool,
     raise AssertionError("unreachable")
 
 
+SMS_USER_AGENT = "sms"  # the evidence of an SMS reply: method "SMS", this user agent
+
+
+def respond_by_sms(survey_id: str, score: int, comment: Optional[str] = None,
+                   store: Optional[Store] = None) -> ResponseOutcome:
+    """A customer texted a score back: an explicit answer, counted by the same rules as a click.
+
+    The reply is kept as a page view with method "SMS" (audit), the last choice counts, and a
+    new detractor queues the same follow-up decision (HandleResponse) as a click does.
+    Raises SurveyNotFound, SurveyExpired or InvalidScore (a score outside the survey's scale).
+    """
+    store = store or get_store()
+    form = ResponseForm(score=score, comment=comment, open_id=secrets.token_urlsafe(12))
+    for attempt in range(3):
+        survey, recent = store.get_survey_with_opens(survey_id)
+        if survey is None:
+            raise SurveyNotFound()
+        try:
+            return _respond(store, survey, recent, form, SMS_USER_AGENT, explicit=True, method="SMS")
+        except ConditionFailed:
+            if attempt == 2 or clock.now() >= survey.expires_at:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: ResponseForm, user_agent: str,
-             explicit: bool) -> ResponseOutcome:
+             explicit: bool, method: str = "POST") -> ResponseOutcome:
     now = clock.now()
     if now >= survey.expires_at:
         raise SurveyExpired(survey)
@@ -168,7 +231,7 @@ def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: Respo
         # A post without a page view we know (no-JS client with a stale page, or a forged form):
         # judge it as a fresh view of this score made now.
         view = SurveyOpen(open_id=form.open_id or secrets.token_urlsafe(12), survey_id=survey.survey_id, at=now,
-                          method="POST", score=form.score, user_agent=user_agent[:512])
+                          method=method, score=form.score, user_agent=user_agent[:512])
         store.add_open(view)
     judged_view = view.model_copy(update={"score": form.score if view.score is None else view.score})
     # The page waits `confirm_dwell_ms` of visibility; allow a fifth of it for timer granularity.
@@ -223,6 +286,14 @@ def _check_token(survey: Optional[Survey], token: str) -> Survey:
 
 def _survey_for_token(token: str, store: Store) -> Survey:
     return _check_token(store.get_survey(_survey_id_for_token(token)), token)
+
+
+def survey_for_token(token: str, store: Optional[Store] = None) -> Survey:
+    """The survey a token belongs to, expired or not (an unsubscribe link works forever).
+
+    Raises SurveyNotFound for an unknown, forged or malformed token.
+    """
+    return _survey_for_token(token, store or get_store())
 
 
 def _seconds_until(at: datetime, now: datetime) -> float:

@@ -5,6 +5,7 @@
 - A pump runs the queue handler, as Lambda's event source mapping would, and the scheduled
   escalation handler every 2 s (every minute on AWS).
 - The outbox on 127.0.0.1:8001 shows every email, SMS, alert and webhook the app sent.
+  POST /sms/inbound there plays a customer texting back (a second pump feeds the SNS handler).
 Ctrl-C stops everything, including the Java process.
 """
 from __future__ import annotations
@@ -82,7 +83,7 @@ def main() -> int:
 
 def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threading.Event) -> int:
     from devstack import outbox as outbox_module, resources
-    from devstack.pump import Pump, Schedule
+    from devstack.pump import Pump, Schedule, sns_event
 
     public_url = f"http://{args.host}:{args.port}"
     environment = _stage_environment()
@@ -105,6 +106,7 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     config.reset_settings()
 
     outbox = outbox_module.Outbox(created.alert_topic_arn, created.escalation_topic_arn)
+    outbox.sms_replies_topic_arn = created.sms_replies_topic_arn
     outbox_server = outbox_module.make_server(outbox, args.host, args.outbox_port)
     threading.Thread(target=outbox_server.serve_forever, daemon=True, name="outbox").start()
     stoppers.append(outbox_server.shutdown)
@@ -127,6 +129,10 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     app_module = importlib.import_module("app")
     pump = Pump(app_module.handle_job, created.jobs_queue_url).start()
     stoppers.append(pump.stop)
+    # Inbound SMS: the replies topic's queue, delivered to the SNS handler as SNS would invoke it.
+    sms_pump = Pump(app_module.handle_sms_reply, created.sms_replies_queue_url, workers=1, event=sns_event,
+                    name="handle_sms_reply").start()
+    stoppers.append(sms_pump.stop)
     # The scheduled handler, as its EventBridge rule would invoke it (every minute on AWS).
     schedule = Schedule(app_module.escalate_overdue, "escalate_overdue").start()
     stoppers.append(schedule.stop)
@@ -152,6 +158,8 @@ Try it:
     -d '{{"interaction_id": "demo-1", "customer": {{"id": "cus_1", "email": "ada@example.com", "name": "Ada"}},
          "agent": {{"id": "agt_7", "name": "Sam"}}, "team": "billing"}}'
 Then open the outbox and click a score. Ctrl-C stops everything.
+A customer texting back (STOP, HELP, START, a score such as 8):
+  curl -s -X POST http://{args.host}:{args.outbox_port}/sms/inbound -d '{{"from": "+14155550123", "body": "8"}}'
 More keys: .venv/bin/python -m ops keys create --name zendesk
 """, flush=True)
 

@@ -4,6 +4,9 @@ It reads what the emulated SES and SNS accepted (moto runs in this process) and 
 POSTs the app makes to the alert and escalation webhooks, which point here in the local stack.
 Messages on the alert topic and on the escalation topic are both channel "alert"; webhook posts
 keep their signature headers (X-Closeloop-Signature, X-Closeloop-Timestamp) in "headers".
+`POST /sms/inbound` with {"from": "+1...", "body": "STOP"} plays a customer texting the app: it
+publishes End User Messaging's inbound-SMS JSON to the replies topic, whose queue the pump feeds
+to the app's SNS handler; the app's answers show up here as channel "sms".
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import email.policy
 import json
 import re
 import threading
+import uuid
 from datetime import datetime, timezone
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +29,10 @@ from moto.sns.models import sns_backends
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/alerts"
 ESCALATION_WEBHOOK_PATH = "/webhooks/escalations"
+# POST {"from": "+1...", "body": "STOP"} here: a customer texts the app (published to the replies topic).
+SMS_INBOUND_PATH = "/sms/inbound"
+LOCAL_SMS_NUMBER = "+18885550100"  # the number our survey texts come from, locally
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _WEBHOOK_PATHS = (WEBHOOK_PATH, ESCALATION_WEBHOOK_PATH)
 # Headers every email has; the rest are the app's own ("extra") headers.
 _STANDARD_HEADERS = {"from", "to", "subject", "date", "mime-version", "content-type", "content-transfer-encoding",
@@ -39,6 +47,7 @@ class Outbox:
     def __init__(self, alert_topic_arn: str, *other_topic_arns: str):
         self.alert_topic_arn = alert_topic_arn
         self.topic_arns = (alert_topic_arn, *other_topic_arns)
+        self.sms_replies_topic_arn: Optional[str] = None  # set by devstack: where /sms/inbound publishes
         self.messages: list[dict] = []
         self._seen: set[str] = set()
         self._lock = threading.Lock()
@@ -79,6 +88,16 @@ class Outbox:
         self.add(f"email:{message_id}", "email", addresses,
                  text_part.get_content() if text_part else "", subject=str(message["Subject"]),
                  html=html_part.get_content() if html_part else None, headers=headers)
+
+    def receive_sms(self, sender: str, body: str) -> dict:
+        """Publish an inbound SMS to the replies topic as AWS End User Messaging does."""
+        from chalicelib import aws
+
+        message = {"originationNumber": sender, "destinationNumber": LOCAL_SMS_NUMBER,
+                   "messageKeyword": "KEYWORD_000000000000", "messageBody": body,
+                   "inboundMessageId": str(uuid.uuid4()), "previousPublishedMessageId": None}
+        aws.client("sns").publish(TopicArn=self.sms_replies_topic_arn, Message=json.dumps(message))
+        return message
 
     def snapshot(self) -> list[dict]:
         self.collect()
@@ -148,6 +167,8 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
             path = self.path.split("?", 1)[0]
+            if path == SMS_INBOUND_PATH:
+                return self._inbound_sms(body)
             if path not in _WEBHOOK_PATHS:
                 return self._send(404, "text/plain", "not found")
             to = f"http://{self.headers.get('host', '')}{path}"
@@ -157,6 +178,23 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
                             for name, value in self.headers.items() if name.lower().startswith("x-closeloop-")})
             outbox.add(f"webhook:{len(outbox.messages)}:{hash(body)}", "webhook", to, body, headers=headers)
             self._send(200, "text/plain", "ok")
+
+        def _inbound_sms(self, body: str) -> None:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict) or not isinstance(data.get("from"), str) \
+                    or not _E164.match(data["from"]):
+                return self._send(400, "application/json", json.dumps(
+                    {"error": "from must be an E.164 phone number such as +14155550123", "field": "from"}))
+            if not isinstance(data.get("body"), str) or len(data["body"]) > 1600:
+                return self._send(400, "application/json", json.dumps(
+                    {"error": "body must be the text of the SMS (up to 1600 characters)", "field": "body"}))
+            if not outbox.sms_replies_topic_arn:
+                return self._send(503, "application/json", json.dumps({"error": "no SMS replies topic"}))
+            message = outbox.receive_sms(data["from"], data["body"])
+            self._send(202, "application/json", json.dumps(message))
 
         def _send(self, status: int, content_type: str, body: str) -> None:
             data = body.encode()

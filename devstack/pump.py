@@ -10,6 +10,7 @@ shows within seconds what a deployed stage does within a minute.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import traceback
@@ -31,9 +32,32 @@ def sqs_event(message: dict, queue_arn: str) -> dict:
     }]}
 
 
+def sns_event(message: dict, queue_arn: str) -> dict:
+    """The SNS event Lambda would get, from an SNS notification an SQS subscription received
+    (RawMessageDelivery off: the body is the notification's JSON envelope)."""
+    notification = json.loads(message["Body"])
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{notification.get('TopicArn', '')}:local-pump",
+        "Sns": {
+            "Type": notification.get("Type", "Notification"), "MessageId": notification.get("MessageId", ""),
+            "TopicArn": notification.get("TopicArn", ""), "Subject": notification.get("Subject"),
+            "Message": notification["Message"], "Timestamp": notification.get("Timestamp", ""),
+            "SignatureVersion": notification.get("SignatureVersion", "1"),
+            "Signature": notification.get("Signature", ""), "SigningCertUrl": notification.get("SigningCertURL", ""),
+            "UnsubscribeUrl": notification.get("UnsubscribeURL", ""),
+            "MessageAttributes": notification.get("MessageAttributes", {}),
+        },
+    }]}
+
+
 class Pump:
-    def __init__(self, handler, queue_url: str, workers: int = 2):
+    """`event` builds the handler's event from a received message: sqs_event for a queue handler,
+    sns_event for a topic handler fed by a queue subscribed to the topic (local stack only)."""
+
+    def __init__(self, handler, queue_url: str, workers: int = 2, event=sqs_event, name: str = "handle_job"):
         self.handler, self.queue_url, self.workers = handler, queue_url, workers
+        self.event, self.name = event, name
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -41,7 +65,8 @@ class Pump:
         queue_arn = aws.client("sqs").get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         for index in range(self.workers):
-            thread = threading.Thread(target=self._run, args=(queue_arn,), name=f"pump-{index}", daemon=True)
+            thread = threading.Thread(target=self._run, args=(queue_arn,), name=f"pump-{self.name}-{index}",
+                                      daemon=True)
             thread.start()
             self.threads.append(thread)
         return self
@@ -63,7 +88,7 @@ class Pump:
                 continue
             for message in messages:
                 try:
-                    self.handler(sqs_event(message, queue_arn), LambdaContext("handle_job", 512, 30_000))
+                    self.handler(self.event(message, queue_arn), LambdaContext(self.name, 512, 30_000))
                 except Exception:  # noqa: BLE001 - shown, then redelivered like on AWS
                     print(f"[pump] job failed, it will be redelivered:\n{traceback.format_exc()}", flush=True)
                     continue

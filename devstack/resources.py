@@ -8,6 +8,13 @@ from chalicelib import auth, aws, storage
 JOBS_QUEUE = "closeloop-jobs"
 ALERT_TOPIC = "closeloop-local-alerts"
 ESCALATION_TOPIC = "closeloop-local-escalations"
+# Where SES would publish bounces and complaints (app.SES_NOTICES_TOPIC). The emulated SES never
+# does, so nothing is subscribed: feed a notification to app.handle_ses_notice by hand (README).
+SES_NOTICES_TOPIC = "closeloop-ses-notices"
+# Where End User Messaging would publish inbound SMS; a queue subscribed to it feeds the app's
+# SNS handler through the pump (devstack/pump.py's sns_event).
+SMS_REPLIES_TOPIC = "closeloop-sms-replies"
+SMS_REPLIES_QUEUE = "closeloop-local-sms-replies"
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,8 @@ class LocalResources:
     jobs_queue_url: str
     alert_topic_arn: str
     escalation_topic_arn: str
+    sms_replies_topic_arn: str = ""
+    sms_replies_queue_url: str = ""
 
 
 def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
@@ -26,6 +35,21 @@ def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
         QueueName=JOBS_QUEUE, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
     topic_arn = aws.client("sns").create_topic(Name=ALERT_TOPIC)["TopicArn"]
     escalation_topic_arn = aws.client("sns").create_topic(Name=ESCALATION_TOPIC)["TopicArn"]
+    aws.client("sns").create_topic(Name=SES_NOTICES_TOPIC)
     aws.client("sesv2").create_email_identity(EmailIdentity=sender_email)
     auth.ensure_key("local-dev", api_key, storage.Store(table_name))
-    return LocalResources(table_name, queue_url, topic_arn, escalation_topic_arn)
+    sms_replies_topic_arn = aws.client("sns").create_topic(Name=SMS_REPLIES_TOPIC)["TopicArn"]
+    sms_replies_queue_url = subscribe_queue(sms_replies_topic_arn, SMS_REPLIES_QUEUE)
+    return LocalResources(table_name, queue_url, topic_arn, escalation_topic_arn,
+                          sms_replies_topic_arn=sms_replies_topic_arn, sms_replies_queue_url=sms_replies_queue_url)
+
+
+def subscribe_queue(topic_arn: str, queue_name: str) -> str:
+    """A queue that receives the topic's notifications as JSON envelopes (RawMessageDelivery off),
+    which a Pump with `sns_event` turns into the SNS events Lambda would get; returns its URL."""
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=queue_name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                                Attributes={"RawMessageDelivery": "false"})
+    return queue_url

@@ -1,8 +1,11 @@
-"""closeloop ops: manage admin API keys of a stage.
+"""closeloop ops: manage admin API keys and the suppression ledger of a stage.
 
   python -m ops keys create --name zendesk [--stage dev]
   python -m ops keys list [--stage dev]
   python -m ops keys revoke cl_AbCd [--stage dev]      (key prefix as listed, or its full hash)
+  python -m ops suppressions list [--kind email]
+  python -m ops suppressions add email ada@example.com  (reason "manual")
+  python -m ops suppressions lift phone +14155550123   (kind: customer, email or phone)
 
 --stage local talks to the running `make run` stack; dev and prod use your AWS credentials and
 the table named in .chalice/config.json. The key is printed once, at creation; only its SHA-256
@@ -40,8 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_parser("create").add_argument("--name", required=True, help="who uses the key, e.g. zendesk")
     keys.add_parser("list")
     keys.add_parser("revoke").add_argument("key", help="the key's prefix as listed, or its full hash")
+    ledger = commands.add_parser("suppressions", help="the suppression ledger").add_subparsers(
+        dest="action", required=True)
+    ledger.add_parser("list").add_argument("--kind", choices=["customer", "email", "phone"])
+    for action, text in (("add", "suppress a contact (reason: manual)"), ("lift", "lift a suppression")):
+        command = ledger.add_parser(action, help=text)
+        command.add_argument("kind", choices=["customer", "email", "phone"])
+        command.add_argument("value", help="the customer id, email address or E.164 phone number")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
+    if args.area == "suppressions":
+        return _suppressions(args)
 
     from chalicelib import auth
     from chalicelib.storage import get_store
@@ -60,6 +72,34 @@ def main(argv: list[str] | None = None) -> int:
         except KeyError as error:
             sys.exit(str(error))
         print(f"revoked {record.prefix}... ({record.name})")
+    return 0
+
+
+def _suppressions(args) -> int:
+    from pydantic import ValidationError
+
+    from chalicelib import suppressions
+    from chalicelib.models import ContactKind, SuppressionKey
+
+    if args.action == "list":
+        entries = suppressions.list_view(ContactKind(args.kind) if args.kind else None)["suppressions"]
+        for entry in entries:
+            print(f"{entry['kind']:<8} {entry['value']:<40} {entry['reason']:<12} {entry['at']}  {entry['source']}")
+        print(f"{len(entries)} suppressed")
+        return 0
+    try:
+        key = SuppressionKey(kind=args.kind, value=args.value)
+    except ValidationError as error:
+        sys.exit(f"invalid {args.kind}: {error.errors()[0]['msg']}")
+    if args.action == "add":
+        entry, created = suppressions.add_manual(key.kind, key.value, by="ops")
+        print(f"suppressed {entry.kind.value} {entry.value}" if created
+              else f"{entry.kind.value} {entry.value} was already suppressed ({entry.reason.value}, {entry.at:%Y-%m-%d})")
+        return 0
+    entry = suppressions.lift(key.kind, key.value)
+    if entry is None:
+        sys.exit(f"{key.kind.value} {key.value} is not suppressed")
+    print(f"lifted {entry.kind.value} {entry.value} ({entry.reason.value} since {entry.at:%Y-%m-%d})")
     return 0
 
 

@@ -12,7 +12,7 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
-from chalicelib import clock, jobs, tokens
+from chalicelib import clock, jobs, suppressions, tokens
 from chalicelib.config import get_settings
 from chalicelib.delivery import email, sms
 from chalicelib.idempotency import StepInterrupted, run_once
@@ -62,6 +62,16 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
     if now >= survey.expires_at:
         store.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
         return "failed: expired"
+    # The ledger again, right before the send: the contact may have opted out since acceptance.
+    entry = suppressions.suppression_for_survey(survey.customer, survey.channel, store)
+    if entry is not None:
+        try:
+            store.mark_suppressed(survey.survey_id, suppressions.describe(entry), now)
+        except ConditionFailed:
+            return "suppressed meanwhile or being sent elsewhere"
+        suppressions.count(entry.reason.value, store)
+        log.info("survey %s suppressed at send: %s", survey.survey_id, entry.reason.value)
+        return "suppressed"
     try:
         run_once(store, survey_pk(survey.survey_id), "SURVEY", "send",
                  lambda: _send(store, survey, settings), lease_seconds=SEND_LEASE_SECONDS,
@@ -80,6 +90,9 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
             return "failed: retries exhausted"
         jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
         return "retrying"
+    if survey.channel is Channel.SMS:
+        # An SMS reply with a score answers the survey most recently texted to the number.
+        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
     return "sent"
 
 

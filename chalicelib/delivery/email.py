@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formataddr, make_msgid
 
 from chalicelib import aws, links, scoring
@@ -11,14 +12,41 @@ from chalicelib.models import Survey
 from chalicelib.rendering import render
 
 
+class _Policy(EmailPolicy):
+    """The default policy, except that a List-Unsubscribe URL is written as it is.
+
+    The default folds a header at 78 characters, and a URL (one long word) it cannot fold it
+    writes as RFC 2047 encoded-words, which no mail client reads as a URL.
+    """
+    VERBATIM = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+    def fold(self, name, value):
+        text = str(value)
+        if name.lower() in self.VERBATIM and text.isascii() and "\r" not in text and "\n" not in text:
+            return f"{name}: {text}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if name.lower() in self.VERBATIM:
+            folded = self.fold(name, value)
+            if folded.isascii():
+                return folded.encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _Policy()
+
+
 def compose(survey: Survey, token: str, settings: Settings) -> EmailMessage:
     context = MessageContext.of(survey, settings)
     low_label, high_label = scoring.endpoint_labels(survey.kind)
     scores = [{"score": s, "label": scoring.score_label(survey.kind, s),
                "url": links.score_url(survey.base_url, token, s)} for s in scoring.scale(survey.kind)]
+    unsubscribe_url = links.unsubscribe_url(survey.base_url, token)
     values = dict(message=context, scores=scores, low_label=low_label, high_label=high_label,
-                  honeypot_url=links.honeypot_url(survey.base_url, token))
-    message = EmailMessage()
+                  honeypot_url=links.honeypot_url(survey.base_url, token),
+                  unsubscribe_url=unsubscribe_url, postal_address=" ".join(settings.postal_address.split()))
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = render("email/subject.txt", **values).strip()
     message["From"] = formataddr((settings.company_name, settings.sender_email))
     # A name may hold line breaks (the API accepts them); a header may not.
@@ -27,6 +55,9 @@ def compose(survey: Survey, token: str, settings: Settings) -> EmailMessage:
     # Tells auto-responders not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message["X-Closeloop-Survey"] = survey.survey_id
+    # One-click opt-out (RFC 8058): mail clients POST "List-Unsubscribe=One-Click" to the URL.
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render("email/survey.txt", **values))
     message.add_alternative(render("email/survey.html", **values), subtype="html")
     return message

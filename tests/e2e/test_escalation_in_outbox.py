@@ -15,7 +15,7 @@ def detractor(local_stack) -> tuple[str, str]:
     address = f"e{uuid.uuid4().hex[:8]}@example.com"
     interaction_id = f"esc-{uuid.uuid4().hex[:10]}"
     created = local_stack.post_interaction(
-        interaction_id=interaction_id, customer={"id": "cus_esc", "email": address, "name": "Grace"},
+        interaction_id=interaction_id, customer={"id": f"cus_{address[:9]}", "email": address, "name": "Grace"},
         agent={"id": "agt_7", "name": "Sam"}, team="returns")  # a team without owners: the follow-up waits for a claim
     email = local_stack.message_to(address)
     link = re.search(r"^1 - [^:]+: (\S+)$", email["text"], re.M).group(1)

@@ -16,7 +16,7 @@ OUTBOX_FIELDS = {"id", "channel", "to", "subject", "text", "html", "headers", "s
 def test_outbox_json_lists_sent_messages_oldest_first_with_the_contract_fields(local_stack):
     address = f"o{uuid.uuid4().hex[:8]}@example.com"
     local_stack.post_interaction(interaction_id=f"ob-{uuid.uuid4().hex[:8]}",
-                                 customer={"id": "cus_o", "email": address})
+                                 customer={"id": f"cus_{address[:9]}", "email": address})
     email = local_stack.message_to(address)
     messages = local_stack.outbox()
     assert all(OUTBOX_FIELDS <= set(m) for m in messages)

@@ -37,7 +37,7 @@ def test_a_resolved_detractor_is_resurveyed_in_the_outbox_and_stats_report_the_r
     start = datetime.now(timezone.utc) - timedelta(seconds=2)
     address = f"r{uuid.uuid4().hex[:8]}@example.com"
     accepted = stack.post_interaction(interaction_id=f"rec-{uuid.uuid4().hex[:8]}", survey="csat",
-                                      customer={"id": "cus_r", "email": address, "name": "Ada"},
+                                      customer={"id": f"cus_{address[:9]}", "email": address, "name": "Ada"},
                                       agent={"id": "agt_7", "name": "Sam"}, team="billing")
     survey_id = accepted["survey_id"]
     first = stack.message_to(address)

@@ -16,7 +16,7 @@ def new_email_survey(local_stack, survey: str = "csat") -> tuple[str, dict[int, 
     address = f"p{uuid.uuid4().hex[:8]}@example.com"
     created = local_stack.post_interaction(
         interaction_id=f"br-{uuid.uuid4().hex[:10]}", survey=survey,
-        customer={"id": "cus_br", "email": address, "name": "Grace Hopper"},
+        customer={"id": f"cus_{address[:9]}", "email": address, "name": "Grace Hopper"},
         agent={"id": "agt_7", "name": "Sam"}, team="billing")
     email = local_stack.message_to(address)
     return created["survey_id"], score_links(email["text"]), email["html"]
@@ -98,7 +98,7 @@ def test_an_sms_survey_fits_one_segment_and_its_page_offers_every_score(local_st
     phone = "+1415555" + str(uuid.uuid4().int)[:4]
     created = local_stack.post_interaction(
         interaction_id=f"sms-{uuid.uuid4().hex[:8]}", survey="nps", channel="sms",
-        customer={"id": "cus_sms", "phone": phone, "name": "Ada"}, agent={"id": "agt_7", "name": "Sam"})
+        customer={"id": f"cus_{phone[1:]}", "phone": phone, "name": "Ada"}, agent={"id": "agt_7", "name": "Sam"})
     sms = local_stack.message_to(phone, channel="sms")
     urls = re.findall(r"https?://\S+", sms["text"])
     assert len(urls) == 1 and len(sms["text"]) <= 160

@@ -11,7 +11,7 @@ from tests.conftest import API_KEY
 from tests.functional.helpers import interaction, post, queued_messages, stored_items
 
 # Routes that need no API key: the survey pages, protected by their unguessable token.
-PUBLIC_PAGES = {"/s/{token}", "/s/{token}/{score}", "/h/{token}"}
+PUBLIC_PAGES = {"/s/{token}", "/s/{token}/{score}", "/h/{token}", "/u/{token}"}
 # Helpdesk webhooks authenticate by their product's signature; each must be listed here by name.
 SIGNED_WEBHOOKS: set[str] = set()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -61,6 +62,15 @@ def test_the_template_wires_the_api_and_the_jobs_queue_handler_with_the_stage_po
     assert any(e["Type"] == "SQS" for e in events)
 
 
+def test_the_template_subscribes_the_ses_notices_handler_to_its_topic(package):
+    template = json.loads((package / "sam.json").read_text())
+    functions = {r["Properties"]["Handler"]: r for r in template["Resources"].values()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    events = list(functions["app.handle_ses_notice"]["Properties"]["Events"].values())
+    assert [e["Type"] for e in events] == ["SNS"]
+    assert events[0]["Properties"]["Topic"]["Fn::Sub"].endswith(":closeloop-ses-notices")
+
+
 def test_the_template_runs_the_escalation_every_minute(package):
     template = json.loads((package / "sam.json").read_text())
     functions = {r["Properties"]["Handler"]: r for r in template["Resources"].values()
@@ -79,5 +89,11 @@ def test_each_deployed_stage_has_a_least_privilege_policy(stage):
     assert not [a for a in actions if a == "*" or a.endswith(":*")], "wildcard actions"
     table = config["stages"][stage]["environment_variables"]["CLOSELOOP_TABLE_NAME"]
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
-    assert dynamodb and all(s["Resource"].endswith(f"table/{table}") for s in dynamodb)
+    resources = [r for s in dynamodb for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    assert resources and all(r.endswith((f"table/{table}", f"table/{table}/index/*")) for r in resources)
+    # Every DynamoDB call the code makes is granted (a missing one fails only on AWS).
+    used = set(re.findall(r"self\.db\.([a-z_]+)\(", (ROOT / "chalicelib" / "storage.py").read_text()))
+    granted = {a.split(":")[1] for s in dynamodb for a in s["Action"]}
+    needed = {"".join(w.capitalize() for w in call.split("_")) for call in used} - {"TransactWriteItems"}
+    assert needed <= granted, sorted(needed - granted)
     assert any("logs:PutLogEvents" in s["Action"] for s in statements)

@@ -63,6 +63,14 @@ class Composed:
     def honeypot_url(self) -> str:
         return links.honeypot_url(self.survey.base_url, self.token)
 
+    @property
+    def unsubscribe_url(self) -> str:
+        return links.unsubscribe_url(self.survey.base_url, self.token)
+
+    def buttons(self) -> list[dict]:
+        """The score buttons: every link but the hidden honeypot and the footer's unsubscribe."""
+        return [a for a in self.tags.named("a") if a.get("href") not in (self.honeypot_url, self.unsubscribe_url)]
+
 
 @pytest.fixture(params=[SurveyKind.CSAT, SurveyKind.NPS], ids=["csat", "nps"])
 def composed(request) -> Composed:
@@ -105,7 +113,8 @@ def test_text_part_has_one_line_per_score_starting_with_the_score_and_holding_it
 
 def test_text_part_holds_no_other_survey_links(composed):
     found = re.findall(r"https?://\S+", composed.text)
-    assert sorted(found) == sorted(composed.score_url(s) for s in scoring.scale(composed.survey.kind))
+    assert sorted(found) == sorted([composed.score_url(s) for s in scoring.scale(composed.survey.kind)]
+                                   + [composed.unsubscribe_url])
 
 
 def test_text_part_does_not_hold_the_honeypot_link(composed):
@@ -117,7 +126,7 @@ def test_text_part_does_not_hold_the_honeypot_link(composed):
 
 def test_html_has_one_button_per_score_with_its_link(composed):
     scale = list(scoring.scale(composed.survey.kind))
-    buttons = [a for a in composed.tags.named("a") if a.get("href") != composed.honeypot_url]
+    buttons = composed.buttons()
     assert [a["href"] for a in buttons] == [composed.score_url(s) for s in scale]
     for score, button in zip(scale, buttons):
         assert f">{score}</a>" in composed.html
@@ -126,7 +135,7 @@ def test_html_has_one_button_per_score_with_its_link(composed):
 
 def test_nps_email_has_eleven_buttons_0_to_10():
     composed = Composed(a_survey(kind=SurveyKind.NPS))
-    hrefs = [a["href"] for a in composed.tags.named("a") if a["href"] != composed.honeypot_url]
+    hrefs = [a["href"] for a in composed.buttons()]
     assert len(hrefs) == 11
     assert [int(h.rsplit("/", 1)[1]) for h in hrefs] == list(range(0, 11))
 
@@ -197,3 +206,43 @@ def test_a_line_break_in_the_customer_name_cannot_inject_headers(name):
     assert headers["To"].addresses[0].addr_spec == "ada@example.com"
     assert headers["To"].addresses[0].display_name == " ".join(name.split())
     assert headers.get_content_type() == "multipart/alternative"
+
+
+# --- opt-out (RFC 8058) and footer -------------------------------------------------------------
+
+def test_headers_offer_one_click_unsubscribe_at_the_surveys_https_url(composed):
+    assert composed.message["List-Unsubscribe"] == f"<{composed.unsubscribe_url}>"
+    assert composed.unsubscribe_url.startswith("https://surveys.example.com/u/")
+    assert composed.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_long_unsubscribe_url_is_written_as_is_not_as_encoded_words():
+    survey = a_survey().model_copy(update={"base_url": "https://abcdefghij.execute-api.eu-central-1.amazonaws.com/api"})
+    composed = Composed(survey)
+    raw = composed.message.as_bytes().decode("ascii")
+    assert f"\nList-Unsubscribe: <{composed.unsubscribe_url}>\n" in raw
+    assert "=?" not in raw.split("\nList-Unsubscribe:", 1)[1].split("\n", 1)[0]
+    parsed = email.message_from_bytes(composed.message.as_bytes(), policy=email.policy.default)
+    assert parsed["List-Unsubscribe"] == f"<{composed.unsubscribe_url}>"
+
+
+@pytest.mark.parametrize("address", ["Acme & Co, 1 Main St, Springfield", "42 Harbour Road\n Springfield"])
+def test_both_parts_end_with_an_unsubscribe_link_and_the_postal_address(address):
+    composed = Composed(a_survey(), SETTINGS.model_copy(update={"postal_address": address}))
+    one_line = " ".join(address.split())
+    assert re.search(rf"^Unsubscribe from Acme & Co surveys: {re.escape(composed.unsubscribe_url)}$",
+                     composed.text, re.M)
+    assert one_line in composed.text
+    unsubscribe = [a for a in composed.tags.named("a") if a.get("href") == composed.unsubscribe_url]
+    assert len(unsubscribe) == 1 and "display:none" not in unsubscribe[0]["style"]
+    assert ">Unsubscribe</a>" in composed.html
+    assert one_line.replace("&", "&amp;") in composed.html
+    # A footer line starting with a number would read as one more score line.
+    numbered = [line for line in composed.text.splitlines() if re.match(r"\d", line)]
+    assert len(numbered) == len(scoring.scale(composed.survey.kind))
+
+
+def test_without_a_postal_address_the_footer_still_has_the_unsubscribe_link():
+    composed = Composed(a_survey(), SETTINGS)
+    assert composed.unsubscribe_url in composed.text and "Postal address" not in composed.text
+    assert f'href="{composed.unsubscribe_url}"' in composed.html

@@ -1,0 +1,214 @@
+"""Two-way SMS: what a customer texts back to the number our surveys come from.
+
+AWS End User Messaging publishes every inbound SMS to an SNS topic (the replies topic); the app's
+SNS handler passes each message here. SNS delivers at least once, so each reply is handled once,
+keyed by its inboundMessageId (a marker item written before acting).
+
+- STOP and its kin (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT) suppress the number
+  (reason sms_stop) and confirm it once: one confirmation per ledger entry, even when the number
+  was already suppressed for another reason, never a second one.
+- HELP (or INFO) answers with the company's name and `help_contact`.
+- START (or UNSTOP) lifts the number's sms_stop suppression and confirms, once per lift.
+- A score ("9", "9/10", "nine", "10!") answers the survey most recently texted to the number, by
+  the same rules as a click (surveys.respond_by_sms), and is thanked.
+- Anything else gets a short help reply at most once per survey and changes nothing.
+- A reply from a number we never texted a survey (or whose survey has closed) gets one short
+  reply saying there is no open survey, at most once per number (or per closed survey).
+A number that is suppressed gets no reply except the STOP confirmation and the HELP answer (both
+required of an SMS sender); its score is still recorded, since the person sent it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional, Union
+
+from pydantic import ValidationError
+
+from chalicelib import aws, clock, scoring, surveys, suppressions
+from chalicelib.config import Settings, get_settings
+from chalicelib.delivery.sms import SEGMENT_SEPTETS, septets, to_gsm
+from chalicelib.idempotency import run_once
+from chalicelib.models import ContactKind, InboundSms, SuppressionReason
+from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
+
+log = logging.getLogger(__name__)
+
+
+# --- what a reply says ---------------------------------------------------------------------
+
+class Keyword(str, Enum):
+    STOP = "stop"
+    HELP = "help"
+    START = "start"
+
+
+@dataclass(frozen=True)
+class Score:
+    value: int
+    out_of: Optional[int] = None  # "9/10": 10; a reply "out of" another scale is not a score
+
+
+@dataclass(frozen=True)
+class Unknown:
+    pass
+
+
+Reply = Union[Keyword, Score, Unknown]
+
+_KEYWORDS = {
+    **{word: Keyword.STOP for word in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
+                                       "OPTOUT")},
+    "HELP": Keyword.HELP, "INFO": Keyword.HELP,
+    "START": Keyword.START, "UNSTOP": Keyword.START,
+}
+_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10}
+_NUMBER = r"(\d{1,2}|" + "|".join(_WORDS) + r")"
+_SCORE = re.compile(_NUMBER + r"(?:\s*(?:/|out\s+of|of)\s*(\d{1,2}|" + "|".join(_WORDS) + r"))?", re.IGNORECASE)
+# Trimmed from both ends before reading a reply; "-" and "+" are not, so "-1" is no score.
+_EDGES = " \t\r\n.,;:!?¡¿'\"`()[]{}*_~"
+
+
+def classify(body: str) -> Reply:
+    """Read a reply: a keyword, a score from 0 to 10, or anything else (pure; any case and spacing)."""
+    text = (body or "").strip(_EDGES)
+    compact = re.sub(r"[\s_-]+", "", text).upper()  # "Opt-out", "OPT OUT", "stop all"
+    if compact in _KEYWORDS:
+        return _KEYWORDS[compact]
+    match = _SCORE.fullmatch(text)
+    if match:
+        value, out_of = _number(match.group(1)), _number(match.group(2)) if match.group(2) else None
+        if value <= 10 and (out_of is None or value <= out_of):
+            return Score(value, out_of)
+    return Unknown()
+
+
+def _number(text: str) -> int:
+    return _WORDS[text.lower()] if text.lower() in _WORDS else int(text)
+
+
+def score_for(reply: Score, kind: scoring.SurveyKind) -> Optional[int]:
+    """The reply's score on the survey's scale, or None if it does not fit it ("7" for CSAT, "4/5" for NPS)."""
+    scale = scoring.scale(kind)
+    if reply.out_of is not None and reply.out_of != scale[-1]:
+        return None
+    return reply.value if scoring.is_valid_score(kind, reply.value) else None
+
+
+# --- handling one inbound SMS ----------------------------------------------------------------
+
+def handle(message: str, store: Optional[Store] = None) -> str:
+    """Handle one SNS message of the replies topic; returns what happened (for logs and tests)."""
+    try:
+        inbound = InboundSms.model_validate_json(message)
+    except ValidationError as error:
+        # Redelivering it would fail the same way; drop it with the evidence in the log.
+        log.error("dropped a malformed inbound SMS: %s; message: %.500s", error, message)
+        return "malformed"
+    store = store or get_store()
+    marker = (f"SMSIN#{inbound.inboundMessageId}", "SMSIN")
+    if not store.put_marker(*marker, clock.now(), phone=inbound.originationNumber):
+        return "duplicate"
+    try:
+        outcome = _act(inbound, classify(inbound.messageBody), store, get_settings())
+    except BaseException:
+        store.delete_marker(*marker)  # let SNS's retry handle it again
+        raise
+    log.info("inbound SMS %s: %s", inbound.inboundMessageId, outcome)
+    return outcome
+
+
+def _act(inbound: InboundSms, reply: Reply, store: Store, settings: Settings) -> str:
+    phone = inbound.originationNumber
+    if reply is Keyword.STOP:
+        return _stop(inbound, store, settings)
+    if reply is Keyword.HELP:
+        contact = f" Contact {settings.help_contact}." if settings.help_contact else ""
+        _send(inbound, settings, f"{{company}} surveys:{contact} Reply STOP to opt out.")
+        return "help"
+    if reply is Keyword.START:
+        current = _phone_suppression(phone, store)
+        if current is None or current.reason is not SuppressionReason.SMS_STOP:
+            return "start: nothing to lift" if current is None else f"start: kept ({current.reason.value})"
+        if suppressions.lift(ContactKind.PHONE, phone, store) is None:
+            return "start: already lifted"
+        _send(inbound, settings, "{company}: you are subscribed to survey texts again. Reply STOP to opt out.")
+        return "start: lifted"
+
+    survey_id = store.latest_sms_survey(phone)
+    survey = store.get_survey(survey_id) if survey_id else None
+    quiet = _phone_suppression(phone, store) is not None  # an opted-out number gets no more texts
+    if survey is None:
+        if not quiet and store.put_marker(f"PHONE#{phone}", "SMSNOSURVEY", clock.now()):
+            _send(inbound, settings, "{company}: there is no open survey for this number. Reply HELP for help.")
+        return "no survey"
+    score = score_for(reply, survey.kind) if isinstance(reply, Score) else None
+    if score is None:
+        low, high = scoring.scale(survey.kind)[0], scoring.scale(survey.kind)[-1]
+        if not quiet and store.put_marker(survey_pk(survey.survey_id), "SMSHELP", clock.now()):
+            _send(inbound, settings, f"{{company}}: to rate your support, reply with a number from {low} to "
+                                     f"{high}. Reply STOP to opt out.")
+        return "unknown"
+    try:
+        outcome = surveys.respond_by_sms(survey.survey_id, score, store=store)
+    except (surveys.SurveyExpired, surveys.SurveyNotFound, ConditionFailed):
+        # ConditionFailed after the retries: the survey expired (or was suppressed) meanwhile.
+        if not quiet and store.put_marker(survey_pk(survey.survey_id), "SMSCLOSED", clock.now()):
+            _send(inbound, settings, "{company}: this survey is closed, thank you all the same.")
+        return "closed"
+    if not outcome.counted:
+        return f"not counted: {outcome.reason}"
+    if not quiet:
+        _send(inbound, settings, f"{{company}}: thank you! We recorded your score of {score}.")
+    return f"recorded {score}"
+
+
+def _stop(inbound: InboundSms, store: Store, settings: Settings) -> str:
+    phone = inbound.originationNumber
+    new = suppressions.suppress(ContactKind.PHONE, phone, SuppressionReason.SMS_STOP, "sms", store)
+    # The legally required confirmation: once per ledger entry (a step on it), sent although the
+    # number is now suppressed; a failed send is retried with the SNS delivery.
+    sk = f"{ContactKind.PHONE.value}#{suppressions.normalize(ContactKind.PHONE, phone)}"
+    try:
+        run_once(store, "SUPPRESSION", sk, "sms_confirm", lambda: _send(
+            inbound, settings, "{company}: you will get no more survey texts from us. Reply START to opt back in.",
+            best_effort=False))
+    except ConditionFailed:
+        return "stop: lifted meanwhile"  # a START raced this STOP and removed the entry
+    return "stop: suppressed" if new else "stop: already suppressed"
+
+
+def _phone_suppression(phone: str, store: Store):
+    found = store.find_suppressions([(ContactKind.PHONE, suppressions.normalize(ContactKind.PHONE, phone))])
+    return found[0] if found else None
+
+
+def _send(inbound: InboundSms, settings: Settings, template: str, best_effort: bool = True) -> Optional[str]:
+    """Text a reply to the sender, from the number they texted when we know it."""
+    text = fit(template, settings.company_name)
+    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+    if inbound.destinationNumber and re.fullmatch(r"\+[1-9]\d{6,14}", inbound.destinationNumber):
+        attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
+                                                      "StringValue": inbound.destinationNumber}
+    try:
+        return aws.client("sns").publish(PhoneNumber=inbound.originationNumber, Message=text,
+                                         MessageAttributes=attributes)["MessageId"]
+    except Exception:  # noqa: BLE001 - a courtesy reply that failed is logged, the reply still counts
+        if not best_effort:
+            raise
+        log.exception("reply to inbound SMS %s not sent", inbound.inboundMessageId)
+        return None
+
+
+def fit(template: str, company: str) -> str:
+    """The reply with the company's name, in one GSM-7 segment (the name is dropped if it must be)."""
+    nameless = template.replace("{company}: ", "").replace("{company} surveys:", "Surveys:")
+    name = to_gsm(company)
+    if not name:
+        return nameless
+    text = template.replace("{company}", name)
+    length = septets(text)
+    return text if length is not None and length <= SEGMENT_SEPTETS else nameless
