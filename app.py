@@ -1,17 +1,18 @@
 """closeloop: every entry point of the app. Each is a few lines that call chalicelib."""
 import os
+import re
 from urllib.parse import unquote
 
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
-    auth, clock, delivery, detractors, edge, escalation, followups, jobs, pages, recovery, ses_notices, sms_replies,
-    suppressions, surveys, tokens, unsubscribe,
+    auth, clock, delivery, detractors, edge, escalation, followups, helpdesks, jobs, pages, recovery, reminders,
+    ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
 )
 from chalicelib.models import (
-    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, SendResurvey, SendSurvey, SuppressionIn,
-    SuppressionKey, SuppressionQuery,
+    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, SendReminder, SendResurvey, SendSurvey,
+    SuppressionIn, SuppressionKey, SuppressionQuery,
 )
 from chalicelib.storage import get_store
 
@@ -25,6 +26,7 @@ SMS_REPLIES_TOPIC = os.environ.get("CLOSELOOP_SMS_REPLIES_TOPIC_NAME", "closeloo
 # The topic SES publishes bounce and complaint notifications to (named at import, as the queue).
 SES_NOTICES_TOPIC = os.environ.get("CLOSELOOP_SES_NOTICES_TOPIC_NAME", "closeloop-ses-notices")
 
+INTERACTION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
 
 
@@ -46,6 +48,23 @@ def post_interaction():
         return error.response()
     accepted = surveys.accept_interaction(request, edge.base_url(app.current_request))
     return Response(status_code=202 if accepted.created else 200, body=accepted.view())
+
+
+@app.route("/v1/interactions/{interaction_id}", methods=["DELETE"], authorizer=api_key)
+def cancel_interaction(interaction_id):
+    """Cancel the interaction's survey before it goes: 200 with the survey (status "suppressed",
+    suppressed_reason "cancelled"), again 200 on a repeat; 409 once sent; 404 when unknown."""
+    interaction_id = unquote(interaction_id)
+    try:
+        survey = (surveys.cancel_interaction(interaction_id, edge.principal(app.current_request))
+                  if INTERACTION_ID.fullmatch(interaction_id) else None)
+    except surveys.CannotCancel as refused:
+        return Response(status_code=409, body={"error": "conflict", "message": str(refused),
+                                               "survey": surveys.survey_view(refused.survey)},
+                        headers={"Content-Type": "application/json"})
+    if survey is None:
+        return edge.InputError(404, "not_found", "no interaction with this id").response()
+    return surveys.survey_view(survey)
 
 
 @app.route("/v1/surveys/{survey_id}", methods=["GET"], authorizer=api_key)
@@ -216,6 +235,26 @@ def unsubscribe_now(token):
     return unsubscribe.confirm(app.current_request, token)
 
 
+# --- helpdesk webhooks (signed by the helpdesk, no API key) ---------------------------------
+
+@app.route("/v1/webhooks/zendesk", methods=["POST"])
+def zendesk_webhook():
+    """A Zendesk trigger's webhook: ticket solved or reopened (chalicelib/helpdesks.py)."""
+    return helpdesks.receive("zendesk", app.current_request)
+
+
+@app.route("/v1/webhooks/intercom", methods=["POST"])
+def intercom_webhook():
+    """Intercom's conversation.admin.closed / conversation.admin.opened notifications."""
+    return helpdesks.receive("intercom", app.current_request)
+
+
+@app.route("/v1/webhooks/freshdesk", methods=["POST"])
+def freshdesk_webhook():
+    """A Freshdesk automation's webhook: ticket resolved or reopened."""
+    return helpdesks.receive("freshdesk", app.current_request)
+
+
 # --- event handlers ------------------------------------------------------------------------
 
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
@@ -228,6 +267,8 @@ def handle_job(event: SQSEvent):
             detractors.handle_response(job)
         elif isinstance(job, SendResurvey):
             recovery.handle_resurvey(job)
+        elif isinstance(job, SendReminder):
+            reminders.handle_reminder(job)
 
 
 @app.on_sns_message(topic=SES_NOTICES_TOPIC)

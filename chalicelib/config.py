@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 
 class Settings(BaseModel):
@@ -40,10 +41,38 @@ class Settings(BaseModel):
     escalation_webhook_url: str = ""
     # Signs webhook posts (X-Closeloop-Signature) when set.
     webhook_signing_secret: str = ""
+    # Helpdesk webhooks (chalicelib/helpdesks.py); empty: that /v1/webhooks/ route answers 404.
+    zendesk_webhook_secret: str = ""
+    intercom_client_secret: str = ""
+    freshdesk_webhook_secret: str = ""
     resurvey_enabled: bool = True
     resurvey_delay_seconds: int = Field(3 * 86400, ge=0)
     # One survey per customer (by id, email and phone, across channels) per this many days; 0: off.
     throttle_days: int = Field(30, ge=0, le=3650)
+    # One reminder this long after a survey was sent, if it has no response yet; 0: no reminders.
+    reminder_after_seconds: int = Field(3 * 86400, ge=0)
+    # SMS quiet hours: texts go out only from start to end (HH:MM, end exclusive) in the
+    # customer's time zone, else `default_timezone`; a send outside is deferred, never dropped.
+    sms_quiet_hours_enabled: bool = True
+    sms_quiet_start: str = "09:00"
+    sms_quiet_end: str = "20:00"
+    default_timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _quiet_hours(self) -> "Settings":
+        from chalicelib.quiet_hours import parse_hhmm
+
+        try:
+            start, end = parse_hhmm(self.sms_quiet_start), parse_hhmm(self.sms_quiet_end)
+        except ValueError as error:
+            raise ValueError(f"sms_quiet_start/sms_quiet_end {error}") from error
+        if not start < end:
+            raise ValueError("sms_quiet_start must be before sms_quiet_end")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("default_timezone must be an IANA time zone such as America/New_York") from error
+        return self
 
 
 ENV_PREFIX = "CLOSELOOP_"

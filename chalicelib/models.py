@@ -222,7 +222,14 @@ class SendResurvey(BaseModel):
     attempt: int = 0
 
 
-Job = Annotated[Union[SendSurvey, HandleResponse, SendResurvey], Field(discriminator="kind")]
+class SendReminder(BaseModel):
+    """A survey was sent: once `reminder_after_seconds` have passed without a response, remind once."""
+    kind: Literal["send_reminder"] = "send_reminder"
+    survey_id: str
+    attempt: int = 0
+
+
+Job = Annotated[Union[SendSurvey, HandleResponse, SendResurvey, SendReminder], Field(discriminator="kind")]
 
 
 class JobEnvelope(BaseModel):
@@ -280,6 +287,12 @@ class Survey(BaseModel):
     # A re-survey after a resolved follow-up: that follow-up, and the "issue resolved?" answer.
     followup_id: Optional[str] = None
     resolved: Optional[bool] = None
+    # The one reminder (same survey, a new token) and when it went.
+    reminded_at: Optional[UtcTime] = None
+    # A cancelled interaction (DELETE /v1/interactions/{id}, a helpdesk "reopened" event): its
+    # survey is `suppressed` with suppressed_reason "cancelled"; who cancelled it and when.
+    cancelled_by: Optional[str] = None
+    cancelled_at: Optional[UtcTime] = None
 
     def public_status(self, at: datetime) -> SurveyStatus:
         if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:

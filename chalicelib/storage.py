@@ -13,6 +13,8 @@ Items
 - latest SMS:  pk=PHONE#<e164>             sk=LATESTSMS               (the survey an SMS reply answers)
 - SMS markers: pk=SMSIN#<inboundMessageId> sk=SMSIN (a reply handled once); SURVEY#<id>/SMSHELP,
                SURVEY#<id>/SMSCLOSED, PHONE#<e164>/SMSNOSURVEY (a help reply sent at most once)
+- webhook marker: pk=HOOK#<helpdesk>#<sha256 of the delivery> sk=HOOK (a helpdesk delivery taken once;
+               `expires_ttl`: epoch seconds, the table's TTL attribute)
 
 Indexes (sparse: only follow-ups carry their keys)
 - followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
@@ -349,6 +351,23 @@ class Store:
                              ":at": clock.iso(at), ":scheduled": SurveyStatus.SCHEDULED.value},
                             condition="#status = :scheduled AND "
                                       "(attribute_not_exists(send_lease_until) OR send_lease_until < :at)")
+
+    def mark_cancelled(self, survey_id: str, by: str, at: datetime) -> None:
+        """End a scheduled survey unsent because its interaction was cancelled (suppressed, reason
+        "cancelled"). Same condition as mark_suppressed: ConditionFailed once it is no longer
+        scheduled or while a send holds its lease, so a send and a cancel never both happen."""
+        self._update_survey(survey_id, "SET #status = :suppressed, suppressed_reason = :reason, send_done_at = :at, "
+                                       "cancelled_by = :by, cancelled_at = :at",
+                            {":suppressed": SurveyStatus.SUPPRESSED.value, ":reason": "cancelled", ":by": by[:128],
+                             ":at": clock.iso(at), ":scheduled": SurveyStatus.SCHEDULED.value},
+                            condition="#status = :scheduled AND "
+                                      "(attribute_not_exists(send_lease_until) OR send_lease_until < :at)")
+
+    def mark_reminded(self, survey_id: str, at: datetime, message_id: str) -> None:
+        """The survey's one reminder went: record it and finish the `reminder` once-only step."""
+        self._update_survey(survey_id, "SET reminded_at = :at, reminder_done_at = :at, reminder_message_id = :mid "
+                                       "REMOVE reminder_lease_until",
+                            {":at": clock.iso(at), ":mid": message_id})
 
     def add_token_hash(self, survey_id: str, secret_hash: str) -> None:
         self._update_survey(survey_id, "SET secret_hashes = list_append(if_not_exists(secret_hashes, :empty), :new)",
@@ -762,6 +781,8 @@ def _index(name: str, hash_key: str, range_key: str, projection: str) -> dict:
                           {"AttributeName": range_key, "KeyType": "RANGE"}]}
 
 
+TTL_ATTRIBUTE = "expires_ttl"
+
 TABLE_DEFINITION = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
@@ -781,3 +802,9 @@ def create_table(table_name: str, client=None) -> None:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
     db.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    try:  # markers that carry `expires_ttl` (helpdesk webhook deliveries) expire by themselves
+        db.update_time_to_live(TableName=table_name,
+                               TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException":  # already enabled
+            raise

@@ -124,7 +124,53 @@ def survey_view(survey: Survey) -> dict:
         "suppressed_reason": survey.suppressed_reason,
         # A re-survey after a resolved follow-up: which one, and the "issue resolved?" answer.
         "followup_id": survey.followup_id, "resolved": survey.resolved,
+        # The one reminder; a cancelled interaction's survey is suppressed with reason "cancelled".
+        "reminded_at": _iso_or_none(survey.reminded_at),
+        "cancelled_at": _iso_or_none(survey.cancelled_at), "cancelled_by": survey.cancelled_by,
     }
+
+
+CANCELLED = "cancelled"  # the suppressed_reason of a cancelled interaction's survey
+
+
+class CannotCancel(Exception):
+    """The survey went (or is going) out already, or failed: there is nothing left to cancel."""
+
+    def __init__(self, survey: Survey, reason: str):
+        super().__init__(reason)
+        self.survey = survey
+
+
+def cancel_interaction(interaction_id: str, by: str, store: Optional[Store] = None) -> Optional[Survey]:
+    """Cancel an interaction's survey before it goes: it becomes `suppressed`, reason "cancelled".
+
+    Returns the survey (also when it was cancelled or suppressed already: idempotent), or None for
+    an unknown interaction. Raises CannotCancel when the survey was sent (a message cannot be
+    unsent), failed, or is being sent right now: the write is conditional on status `scheduled`
+    and no live send lease, and the send's own writes require `scheduled`, so a send and a cancel
+    never both happen; a cancel that loses the race is refused.
+    """
+    store = store or get_store()
+    survey_id = store.survey_id_for_interaction(interaction_id)
+    survey = store.get_survey(survey_id) if survey_id else None
+    if survey is None:
+        return None
+    if survey.status is SurveyStatus.SCHEDULED:
+        now = clock.now()
+        try:
+            store.mark_cancelled(survey.survey_id, by, now)
+            log.info("survey %s of interaction %s cancelled by %s", survey.survey_id, interaction_id, by)
+            return store.get_survey(survey.survey_id)
+        except ConditionFailed:
+            survey = store.get_survey(survey.survey_id)
+            if survey.status is SurveyStatus.SCHEDULED:
+                raise CannotCancel(survey, "the survey is being sent right now and cannot be cancelled")
+    if survey.status is SurveyStatus.SUPPRESSED:
+        return survey  # never sent: cancelled already, or suppressed for another reason
+    if survey.status is SurveyStatus.FAILED:
+        raise CannotCancel(survey, f"the survey was never sent (failed: {survey.failure_reason}); nothing to cancel")
+    raise CannotCancel(survey, f"the survey was already sent at {_iso_or_none(survey.sent_at)}; "
+                               "a sent survey cannot be unsent")
 
 
 def open_view(survey_open: SurveyOpen) -> dict:

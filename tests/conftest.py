@@ -150,6 +150,10 @@ def stack(table, monkeypatch):
             "CLOSELOOP_ALERT_TOPIC_ARN": topic_arn, "CLOSELOOP_SENDER_EMAIL": "surveys@example.com",
             "CLOSELOOP_COMPANY_NAME": "closeloop", "CLOSELOOP_COMMENT_WAIT_SECONDS": "10",
             "CLOSELOOP_SEND_DELAY_SECONDS": "0", "CLOSELOOP_API_KEY_CACHE_SECONDS": "0",
+            # Tests run at any hour: SMS quiet hours are off unless a test turns them on.
+            "CLOSELOOP_SMS_QUIET_HOURS_ENABLED": "false",
+            # A sent survey queues its reminder, due days later: off unless a test turns it on.
+            "CLOSELOOP_REMINDER_AFTER_SECONDS": "0",
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

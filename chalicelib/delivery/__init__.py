@@ -9,15 +9,16 @@ the survey ends `failed` with the reason.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
-from chalicelib import clock, jobs, suppressions, tokens
+from chalicelib import clock, jobs, quiet_hours, suppressions, tokens
 from chalicelib.config import get_settings
 from chalicelib.delivery import email, sms
 from chalicelib.idempotency import StepInterrupted, run_once
 from chalicelib.config import Settings
-from chalicelib.models import Channel, SendSurvey, Survey, SurveyStatus
+from chalicelib.models import Channel, SendReminder, SendSurvey, Survey, SurveyStatus
 from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,11 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
     if now >= survey.expires_at:
         store.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
         return "failed: expired"
+    # SMS quiet hours: defer (hop through the queue) to the next allowed instant, never drop.
+    wait = sms_window_delay(survey, now, settings)
+    if wait > 0:
+        jobs.enqueue(job, wait)
+        return "deferred: quiet hours"
     # The ledger again, right before the send: the contact may have opted out since acceptance.
     entry = suppressions.suppression_for_survey(survey.customer, survey.channel, store)
     if entry is not None:
@@ -93,16 +99,35 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
     if survey.channel is Channel.SMS:
         # An SMS reply with a score answers the survey most recently texted to the number.
         store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
+    if settings.reminder_after_seconds:
+        # One reminder if no response comes (chalicelib/reminders.py decides when it is due).
+        jobs.enqueue(SendReminder(survey_id=survey.survey_id), settings.reminder_after_seconds)
     return "sent"
 
 
-def _send(store: Store, survey: Survey, settings: Settings) -> str:
-    """Issue this message's token, make it valid, then send; returns the provider's message id."""
+def sms_window_delay(survey: Survey, now: datetime, settings: Settings | None = None) -> float:
+    """Seconds until an SMS to this survey's customer may go out (0: now; always 0 for email).
+
+    The one quiet-hours check of every SMS send path (surveys, reminders): the customer's time
+    zone, else the stage's `default_timezone`; the window is `sms_quiet_start`-`sms_quiet_end`.
+    """
+    settings = settings or get_settings()
+    if survey.channel is not Channel.SMS or not settings.sms_quiet_hours_enabled:
+        return 0
+    tz = survey.customer.timezone or settings.default_timezone
+    allowed = quiet_hours.next_allowed(now, tz, quiet_hours.parse_hhmm(settings.sms_quiet_start),
+                                       quiet_hours.parse_hhmm(settings.sms_quiet_end))
+    return max(0.0, (allowed - now).total_seconds())
+
+
+def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = False) -> str:
+    """Issue this message's token, make it valid, then send; returns the provider's message id.
+    `reminder`: the survey's one reminder (same survey, its own token, reminder wording)."""
     issued = tokens.issue(survey.survey_id)
     store.add_token_hash(survey.survey_id, issued.secret_hash)
     channel = email if survey.channel is Channel.EMAIL else sms
     try:
-        return channel.send(survey, settings, issued.token)
+        return channel.send(survey, settings, issued.token, reminder=reminder)
     except (ClientError, BotoCoreError, OSError, ValueError) as error:
         # ValueError: the message cannot be built (an SMS link too long for one segment).
         raise ProviderError(error) from error

@@ -18,9 +18,11 @@ class MessageContext:
     kind: str
     # A re-survey after a resolved follow-up: the message says it follows up and asks if it worked.
     resurvey: bool = False
+    # The survey's one reminder: the same question again, saying it is a reminder.
+    reminder: bool = False
 
     @classmethod
-    def of(cls, survey: Survey, settings: Settings) -> "MessageContext":
+    def of(cls, survey: Survey, settings: Settings, reminder: bool = False) -> "MessageContext":
         return cls(
             company=settings.company_name,
             customer_name=first_name(survey.customer.name),
@@ -28,6 +30,7 @@ class MessageContext:
             question=scoring.question(survey.kind, settings.company_name),
             kind=survey.kind.value,
             resurvey=survey.followup_id is not None,
+            reminder=reminder,
         )
 
 

@@ -37,8 +37,8 @@ class _Policy(EmailPolicy):
 POLICY = _Policy()
 
 
-def compose(survey: Survey, token: str, settings: Settings) -> EmailMessage:
-    context = MessageContext.of(survey, settings)
+def compose(survey: Survey, token: str, settings: Settings, reminder: bool = False) -> EmailMessage:
+    context = MessageContext.of(survey, settings, reminder=reminder)
     low_label, high_label = scoring.endpoint_labels(survey.kind)
     scores = [{"score": s, "label": scoring.score_label(survey.kind, s),
                "url": links.score_url(survey.base_url, token, s)} for s in scoring.scale(survey.kind)]
@@ -63,8 +63,8 @@ def compose(survey: Survey, token: str, settings: Settings) -> EmailMessage:
     return message
 
 
-def send(survey: Survey, settings: Settings, token: str) -> str:
-    message = compose(survey, token, settings)
+def send(survey: Survey, settings: Settings, token: str, reminder: bool = False) -> str:
+    message = compose(survey, token, settings, reminder=reminder)
     response = aws.client("sesv2").send_email(
         FromEmailAddress=settings.sender_email,
         Destination={"ToAddresses": [survey.customer.email]},

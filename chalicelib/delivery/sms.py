@@ -40,9 +40,9 @@ def to_gsm(text: Optional[str]) -> Optional[str]:
     return plain if septets(plain) is not None else None
 
 
-def compose(survey: Survey, token: str, settings: Settings) -> str:
-    """The most personal wording that fits one segment."""
-    context = MessageContext.of(survey, settings)
+def compose(survey: Survey, token: str, settings: Settings, reminder: bool = False) -> str:
+    """The most personal wording that fits one segment (a reminder starts with "Reminder: ")."""
+    context = MessageContext.of(survey, settings, reminder=reminder)
     url = links.choose_url(survey.base_url, token)
     name, agent, company = to_gsm(context.customer_name), to_gsm(context.agent_name), to_gsm(context.company)
     hello = f"Hi {name}, " if name else "Hi, "
@@ -62,6 +62,8 @@ def compose(survey: Survey, token: str, settings: Settings) -> str:
         candidates.append(f"{hello}how was your {company} support? Rate: {url}")
         candidates.append(f"{company}: rate your support {url}")
     candidates.append(f"Rate your support: {url}")
+    if context.reminder:
+        candidates = [f"Reminder: {text}" for text in candidates] + candidates[-1:]
     for text in candidates:
         length = septets(text)
         if length is not None and length <= SEGMENT_SEPTETS:
@@ -69,9 +71,9 @@ def compose(survey: Survey, token: str, settings: Settings) -> str:
     raise ValueError("the survey link alone does not fit one SMS segment; shorten public_url")
 
 
-def send(survey: Survey, settings: Settings, token: str) -> str:
+def send(survey: Survey, settings: Settings, token: str, reminder: bool = False) -> str:
     response = aws.client("sns").publish(
-        PhoneNumber=survey.customer.phone, Message=compose(survey, token, settings),
+        PhoneNumber=survey.customer.phone, Message=compose(survey, token, settings, reminder=reminder),
         MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
     )
     return response["MessageId"]

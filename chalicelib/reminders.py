@@ -1,0 +1,73 @@
+"""The one reminder of a sent survey that has no response yet.
+
+A successful send queues a SendReminder job with `reminder_after_seconds` of delay (0: reminders
+are off); SQS delays stop at 15 minutes, so the job hops until `sent_at + reminder_after_seconds`.
+When due, the reminder goes only if the survey is still `sent` (no response, not withdrawn to
+another state), not expired, and its contact is not in the suppression ledger (the same check a
+send makes). It is the same survey sent again with reminder wording and a new token of its own,
+through the same send path as the survey (delivery._send), and it goes at most once: a
+`reminder` once-only step on the survey item, given up (never repeated) if a worker died inside
+it, like the send. The survey records `reminded_at`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from chalicelib import clock, delivery, jobs, suppressions
+from chalicelib.config import get_settings
+from chalicelib.idempotency import StepInterrupted, run_once
+from chalicelib.models import Channel, SendReminder, SurveyStatus
+from chalicelib.storage import Store, get_store, survey_pk
+
+log = logging.getLogger(__name__)
+
+
+def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
+    """Run one reminder job; returns what happened (for logs and tests)."""
+    store = store or get_store()
+    settings = get_settings()
+    survey = store.get_survey(job.survey_id)
+    if survey is None:
+        log.error("reminder job for unknown survey %s dropped", job.survey_id)
+        return "unknown survey"
+    if not settings.reminder_after_seconds:
+        return "reminders are off"
+    if survey.reminded_at is not None:
+        return "already reminded"
+    if survey.status is not SurveyStatus.SENT or survey.score is not None or survey.sent_at is None:
+        return f"no reminder: {survey.status.value}"
+    now = clock.now()
+    if now >= survey.expires_at:
+        return "no reminder: expired"
+    due = survey.sent_at.timestamp() + settings.reminder_after_seconds
+    if due > now.timestamp():
+        jobs.enqueue(job, due - now.timestamp())
+        return "not due yet"
+    wait = delivery.sms_window_delay(survey, now, settings)  # SMS quiet hours, as for the survey
+    if wait > 0:
+        jobs.enqueue(job, wait)
+        return "deferred: quiet hours"
+    entry = suppressions.suppression_for_survey(survey.customer, survey.channel, store)
+    if entry is not None:
+        log.info("survey %s: no reminder, contact suppressed (%s)", survey.survey_id, entry.reason.value)
+        return "no reminder: suppressed"
+    try:
+        result = run_once(store, survey_pk(survey.survey_id), "SURVEY", "reminder",
+                          lambda: delivery._send(store, survey, settings, reminder=True),
+                          lease_seconds=delivery.SEND_LEASE_SECONDS, if_interrupted="give_up",
+                          complete=lambda message_id: store.mark_reminded(survey.survey_id, clock.now(), message_id))
+    except StepInterrupted:
+        log.warning("survey %s: an earlier reminder attempt stopped midway; not resent", survey.survey_id)
+        return "no reminder: interrupted"
+    except delivery.ProviderError as error:
+        if not error.transient or job.attempt + 1 >= settings.max_send_attempts:
+            log.warning("survey %s: reminder not sent: %s", survey.survey_id, error)
+            return "no reminder: provider error"
+        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
+        return "retrying"
+    if result is None:
+        return "already reminded"
+    if survey.channel is Channel.SMS:
+        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
+    return "reminded"
