@@ -16,9 +16,9 @@ from typing import Optional
 
 from chalicelib import clock, delivery, jobs, suppressions
 from chalicelib.config import get_settings
-from chalicelib.idempotency import StepInterrupted, run_once
-from chalicelib.models import Channel, SendReminder, SurveyStatus
-from chalicelib.storage import Store, get_store, survey_pk
+from chalicelib.idempotency import StepInterrupted
+from chalicelib.models import SendReminder, SurveyStatus
+from chalicelib.storage import Store, get_store
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,9 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
         log.info("survey %s: no reminder, contact suppressed (%s)", survey.survey_id, entry.reason.value)
         return "no reminder: suppressed"
     try:
-        result = run_once(store, survey_pk(survey.survey_id), "SURVEY", "reminder",
-                          lambda: delivery._send(store, survey, settings, reminder=True),
-                          lease_seconds=delivery.SEND_LEASE_SECONDS, if_interrupted="give_up",
-                          complete=lambda message_id: store.mark_reminded(survey.survey_id, clock.now(), message_id))
+        result = delivery.send_once(
+            store, survey, settings, "reminder", reminder=True,
+            complete=lambda message_id: store.mark_reminded(survey.survey_id, clock.now(), message_id))
     except StepInterrupted:
         log.warning("survey %s: an earlier reminder attempt stopped midway; not resent", survey.survey_id)
         return "no reminder: interrupted"
@@ -66,8 +65,4 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
             return "no reminder: provider error"
         jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
         return "retrying"
-    if result is None:
-        return "already reminded"
-    if survey.channel is Channel.SMS:
-        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
-    return "reminded"
+    return "already reminded" if result is None else "reminded"

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
 from chalicelib import clock, jobs, quiet_hours, suppressions, tokens
-from chalicelib.config import get_settings
+from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import email, sms
 from chalicelib.idempotency import StepInterrupted, run_once
-from chalicelib.config import Settings
 from chalicelib.models import Channel, SendReminder, SendSurvey, Survey, SurveyStatus
 from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
 
@@ -79,10 +79,8 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         log.info("survey %s suppressed at send: %s", survey.survey_id, entry.reason.value)
         return "suppressed"
     try:
-        run_once(store, survey_pk(survey.survey_id), "SURVEY", "send",
-                 lambda: _send(store, survey, settings), lease_seconds=SEND_LEASE_SECONDS,
-                 if_interrupted="give_up",
-                 complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id))
+        sent = send_once(store, survey, settings, "send",
+                         complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id))
     except StepInterrupted:
         _fail(store, survey.survey_id, "an earlier send attempt stopped midway; not resent to avoid a duplicate")
         return "failed: interrupted"
@@ -96,9 +94,8 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
             return "failed: retries exhausted"
         jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
         return "retrying"
-    if survey.channel is Channel.SMS:
-        # An SMS reply with a score answers the survey most recently texted to the number.
-        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
+    if sent is None:
+        return "already sent"
     if settings.reminder_after_seconds:
         # One reminder if no response comes (chalicelib/reminders.py decides when it is due).
         jobs.enqueue(SendReminder(survey_id=survey.survey_id), settings.reminder_after_seconds)
@@ -118,6 +115,22 @@ def sms_window_delay(survey: Survey, now: datetime, settings: Settings | None = 
     allowed = quiet_hours.next_allowed(now, tz, quiet_hours.parse_hhmm(settings.sms_quiet_start),
                                        quiet_hours.parse_hhmm(settings.sms_quiet_end))
     return max(0.0, (allowed - now).total_seconds())
+
+
+def send_once(store: Store, survey: Survey, settings: Settings, step: str,
+              complete: Callable[[str], None], reminder: bool = False) -> Optional[str]:
+    """The one way a survey message goes out: at most once, as the survey item's step `step`.
+
+    Returns the provider's message id, or None if the step was already done. Raises
+    StepInterrupted when an earlier attempt died midway (not resent) and ProviderError.
+    """
+    message_id = run_once(store, survey_pk(survey.survey_id), "SURVEY", step,
+                          lambda: _send(store, survey, settings, reminder=reminder),
+                          lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete=complete)
+    if message_id is not None and survey.channel is Channel.SMS:
+        # An SMS reply with a score answers the survey most recently texted to the number.
+        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
+    return message_id
 
 
 def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = False) -> str:
