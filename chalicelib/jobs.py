@@ -7,6 +7,7 @@ simply hops until it is due.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Optional
 
 from pydantic import ValidationError
@@ -24,6 +25,17 @@ def enqueue(job: Job, delay_seconds: float = 0) -> None:
     delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
     aws.client("sqs").send_message(QueueUrl=get_settings().jobs_queue_url,
                                    MessageBody=JobEnvelope(job=job).model_dump_json(), DelaySeconds=delay)
+
+
+def wait_until(job: Job, due: datetime, now: datetime) -> bool:
+    """Re-queue `job` for `due` if that is still ahead (True): the one way a job waits.
+
+    SQS delays stop at 15 minutes, so a longer wait is several hops; the handler re-checks at each.
+    """
+    if due <= now:
+        return False
+    enqueue(job, (due - now).total_seconds())
+    return True
 
 
 def backoff_seconds(attempt: int, base: float = 5, cap: float = MAX_DELAY_SECONDS) -> float:

@@ -59,9 +59,7 @@ def handle_resurvey(job: SendResurvey, store: Optional[Store] = None) -> str:
         return f"not resolved anymore ({followup.status.value})"
     now = clock.now()
     due = followup.closed_at + timedelta(seconds=settings.resurvey_delay_seconds)
-    if due > now:
-        # SQS delays stop at 15 minutes: hop until due (the follow-up may be reopened meanwhile).
-        jobs.enqueue(job, (due - now).total_seconds())
+    if jobs.wait_until(job, due, now):  # the follow-up may be reopened meanwhile: re-checked each hop
         return "not due yet"
     original = store.get_survey(followup.survey_id)
     if original is None:

@@ -12,6 +12,7 @@ it, like the send. The survey records `reminded_at`.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Optional
 
 from chalicelib import clock, delivery, jobs, suppressions
@@ -40,9 +41,7 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
     now = clock.now()
     if now >= survey.expires_at:
         return "no reminder: expired"
-    due = survey.sent_at.timestamp() + settings.reminder_after_seconds
-    if due > now.timestamp():
-        jobs.enqueue(job, due - now.timestamp())
+    if jobs.wait_until(job, survey.sent_at + timedelta(seconds=settings.reminder_after_seconds), now):
         return "not due yet"
     wait = delivery.sms_window_delay(survey, now, settings)  # SMS quiet hours, as for the survey
     if wait > 0:

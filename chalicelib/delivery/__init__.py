@@ -57,8 +57,7 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
     if survey.status is not SurveyStatus.SCHEDULED:
         return f"already {survey.status.value}"
     now = clock.now()
-    if survey.send_at > now:
-        jobs.enqueue(job, (survey.send_at - now).total_seconds())
+    if jobs.wait_until(job, survey.send_at, now):
         return "not due yet"
     if now >= survey.expires_at:
         store.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
