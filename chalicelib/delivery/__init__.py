@@ -123,13 +123,9 @@ def send_once(store: Store, survey: Survey, settings: Settings, step: str,
     Returns the provider's message id, or None if the step was already done. Raises
     StepInterrupted when an earlier attempt died midway (not resent) and ProviderError.
     """
-    message_id = run_once(store, survey_pk(survey.survey_id), "SURVEY", step,
-                          lambda: _send(store, survey, settings, reminder=reminder),
-                          lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete=complete)
-    if message_id is not None and survey.channel is Channel.SMS:
-        # An SMS reply with a score answers the survey most recently texted to the number.
-        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
-    return message_id
+    return run_once(store, survey_pk(survey.survey_id), "SURVEY", step,
+                    lambda: _send(store, survey, settings, reminder=reminder),
+                    lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete=complete)
 
 
 def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = False) -> str:
@@ -137,6 +133,10 @@ def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = Fal
     `reminder`: the survey's one reminder (same survey, its own token, reminder wording)."""
     issued = tokens.issue(survey.survey_id)
     store.add_token_hash(survey.survey_id, issued.secret_hash)
+    if survey.channel is Channel.SMS:
+        # An SMS reply with a score answers the survey most recently texted to the number; noted
+        # before the text goes, since a quick customer can answer before the send call returns.
+        store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
     channel = email if survey.channel is Channel.EMAIL else sms
     try:
         return channel.send(survey, settings, issued.token, reminder=reminder)

@@ -56,8 +56,13 @@ def test_a_follow_up_made_overdue_is_escalated_once_in_the_outbox(local_stack):
     assert re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", signature)
     assert webhook["headers"]["X-Closeloop-Timestamp"] == signature[2:].split(",")[0]
 
-    escalated = requests.get(url, headers=local_stack.headers, timeout=5).json()
-    assert escalated["escalated_at"] and escalated["history"][-1]["action"] == "escalated"
+    def marked():
+        # The run sends first and marks the follow-up after: the outbox can show it a moment sooner.
+        followup = requests.get(url, headers=local_stack.headers, timeout=5).json()
+        return followup if followup["escalated_at"] else None
+
+    escalated = local_stack.wait_for(marked, timeout=10, what="the follow-up to be marked escalated")
+    assert escalated["history"][-1]["action"] == "escalated"
 
     time.sleep(5)  # the schedule ran twice more meanwhile: still one escalation on each channel
     assert len(escalations()) == 2
