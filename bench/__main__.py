@@ -1,4 +1,8 @@
-"""`python -m bench`: start DynamoDB Local, measure, print one table of figures, stop it."""
+"""`python -m bench`: start DynamoDB Local, measure, print the tables of figures, stop it.
+
+Two sections: responses (cold start, DynamoDB requests per response, responses per second) and
+send rate (a burst of accepted interactions sent at the configured SES rate); `--only` picks one.
+"""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +22,14 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--count-surveys", type=int, default=20, help="surveys whose requests are counted")
     parser.add_argument("--importtime-runs", type=int, default=3,
                         help="-X importtime runs per app and variant for the breakdown (0 skips it)")
+    parser.add_argument("--only", choices=("responses", "send-rate"), help="run one section (default: both)")
+    parser.add_argument("--burst", type=int, default=10_000,
+                        help="send rate: interactions accepted at once (default 10000)")
+    parser.add_argument("--send-rate", type=float, default=50,
+                        help="send rate: CLOSELOOP_EMAIL_MAX_PER_SECOND for the run (default 50)")
+    parser.add_argument("--workers", type=int, default=48,
+                        help="send rate: concurrent queue handlers, as Lambda concurrency (default 48); past "
+                             "about 2 x the rate, jobs wait for their moments on the queue rather than in a handler")
     return parser.parse_args()
 
 
@@ -29,59 +41,77 @@ def main() -> int:
     args = _arguments()
     from devstack.dynamodb_local import DynamoDBLocal
 
-    from bench import calls, coldstart, report, throughput
-    from bench.env import ROOT, TABLE, apply_in_process
-    from bench.fixtures import new_survey
+    from bench import report, send_rate
+    from bench.env import apply_in_process
 
     began = time.perf_counter()
     load_at_start = os.getloadavg()[0]
     _progress("starting DynamoDB Local")
     dynamodb = DynamoDBLocal()
+    responses = run = None
     try:
         dynamodb.start()
         apply_in_process(dynamodb.endpoint)
-        from app import app
-        from chalicelib import aws, storage
-
-        client = aws.client("dynamodb")
-        storage.create_table(TABLE, client)
-        store = storage.get_store()
-        token = new_survey(store, 0).token
-        # Also warms DynamoDB Local's JVM before anything is timed.
-        _progress(f"preparing {args.warmup + args.surveys} surveys, each with a page view")
-        prepared, opened_at = throughput.prepare(store, args.warmup + args.surveys)
-
-        with tempfile.TemporaryDirectory(prefix="bench-minimal-app-") as app_folder, \
-                tempfile.TemporaryDirectory(prefix="bench-bytecode-") as cache_folder:
-            minimal_dir = coldstart.write_minimal_app(Path(app_folder))
-            caches = coldstart.prepare_caches(Path(cache_folder), token, dynamodb.endpoint, minimal_dir)
-            variants = {"bytecode cached": caches.everything, "zip without .pyc": caches.runtime_only,
-                        "no bytecode at all": None}
-            cold, imports = {}, {}
-            for label, pycache in variants.items():
-                _progress(f"cold start, {label}: {args.runs} runs x 2 apps")
-                cold[label] = coldstart.measure(token, dynamodb.endpoint, minimal_dir, args.runs, pycache)
-            if args.importtime_runs:
-                _progress(f"-X importtime: {args.importtime_runs} runs x 2 apps x {len(variants)} variants")
-                for label in variants:
-                    for name, app_dir in (("closeloop", ROOT), ("minimal", minimal_dir)):
-                        imports[(label, name)] = coldstart.import_breakdown(
-                            app_dir, token, dynamodb.endpoint, variants[label], args.importtime_runs)
-
-        _progress(f"counting DynamoDB requests over {args.count_surveys} surveys")
-        phases = calls.measure(app, store, client, args.count_surveys)
-        _progress(f"throughput: {args.surveys} confirms, then {args.surveys} bare PutItems")
-        closeloop_rate, bare_rate = throughput.measure(app, client, prepared, opened_at, args.warmup)
+        if args.only != "send-rate":
+            responses = _responses(args, dynamodb)
+        if args.only != "responses":
+            send_rate_began = time.perf_counter()
+            run = send_rate.measure(args.burst, args.send_rate, args.workers)
+            send_rate_elapsed = time.perf_counter() - send_rate_began
     finally:
         dynamodb.stop()
 
-    report.print_report(
-        runs=args.runs, cold=cold, imports=imports, phases=phases, closeloop_rate=closeloop_rate,
-        bare_rate=bare_rate, warmup=args.warmup, elapsed=time.perf_counter() - began,
-        setting=f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load {load_at_start:.2f} at start, "
-                "DynamoDB Local on loopback",
-    )
+    setting = (f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load {load_at_start:.2f} at start, "
+               "DynamoDB Local on loopback")
+    if responses is not None:
+        report.print_report(**responses, elapsed=time.perf_counter() - began, setting=setting)
+    if run is not None:
+        if responses is None:
+            print(f"closeloop benchmark ({setting})")
+        report.print_send_rate(run, send_rate_elapsed)
     return 0
+
+
+def _responses(args: argparse.Namespace, dynamodb) -> dict:
+    """Cold start, DynamoDB requests per response, responses per second: print_report's figures."""
+    from bench import calls, coldstart, throughput
+    from bench.env import ROOT, TABLE
+    from bench.fixtures import new_survey
+
+    from app import app
+    from chalicelib import aws, storage
+
+    client = aws.client("dynamodb")
+    storage.create_table(TABLE, client)
+    store = storage.get_store()
+    token = new_survey(store, 0).token
+    # Also warms DynamoDB Local's JVM before anything is timed.
+    _progress(f"preparing {args.warmup + args.surveys} surveys, each with a page view")
+    prepared, opened_at = throughput.prepare(store, args.warmup + args.surveys)
+
+    with tempfile.TemporaryDirectory(prefix="bench-minimal-app-") as app_folder, \
+            tempfile.TemporaryDirectory(prefix="bench-bytecode-") as cache_folder:
+        minimal_dir = coldstart.write_minimal_app(Path(app_folder))
+        caches = coldstart.prepare_caches(Path(cache_folder), token, dynamodb.endpoint, minimal_dir)
+        variants = {"bytecode cached": caches.everything, "zip without .pyc": caches.runtime_only,
+                    "no bytecode at all": None}
+        cold, imports = {}, {}
+        for label, pycache in variants.items():
+            _progress(f"cold start, {label}: {args.runs} runs x 2 apps")
+            cold[label] = coldstart.measure(token, dynamodb.endpoint, minimal_dir, args.runs, pycache)
+        if args.importtime_runs:
+            _progress(f"-X importtime: {args.importtime_runs} runs x 2 apps x {len(variants)} variants")
+            for label in variants:
+                for name, app_dir in (("closeloop", ROOT), ("minimal", minimal_dir)):
+                    imports[(label, name)] = coldstart.import_breakdown(
+                        app_dir, token, dynamodb.endpoint, variants[label], args.importtime_runs)
+
+    _progress(f"counting DynamoDB requests over {args.count_surveys} surveys")
+    phases = calls.measure(app, store, client, args.count_surveys)
+    _progress(f"throughput: {args.surveys} confirms, then {args.surveys} bare PutItems")
+    closeloop_rate, bare_rate = throughput.measure(app, client, prepared, opened_at, args.warmup)
+    return dict(runs=args.runs, cold=cold, imports=imports, phases=phases, closeloop_rate=closeloop_rate,
+                bare_rate=bare_rate, warmup=args.warmup)
 
 
 if __name__ == "__main__":

@@ -106,3 +106,57 @@ def _breakdown(cold, imports) -> None:
     rows.append(("interpreter exit", *cells("exit_ms")))
     rows.append(("= spawn to exit (the figure)", *cells("wall_ms")))
     _table(rows, widths)
+
+
+def print_send_rate(run, elapsed: float) -> None:
+    """The send-rate section: what went out, how fast, and whether anything was lost or doubled."""
+    from bench.send_rate import most_in_one_second
+
+    rows = [("figure", "value", "limit", "ratio")]
+    # moto counts recipients, and each survey email names its one recipient twice (Destination, To).
+    rows.append(("emails sent (moto's own count)", f"{run.sent} ({run.provider_recipients // 2})", "", ""))
+    rows.append(("surveys sent twice", f"{run.duplicates}", "", ""))
+    rows.append(("surveys never sent (lost)", f"{run.lost}", "", ""))
+    rows.append(("most SendEmail requests in one clock second", f"{run.most_in_one_second(sliding=False)}",
+                 f"{run.rate:g}", ""))
+    rows.append(("most SendEmail requests in any 1 s", f"{run.most_in_one_second(sliding=True)}", f"{run.rate:g}", ""))
+    rows.append(("  the same, by SES's answers", f"{run.most_in_one_second(sliding=True, answered=True)}", "", ""))
+    rows.append(("achieved rate, first to last request", f"{run.achieved_rate:.2f} /s", f"{run.rate:g} /s",
+                 f"{run.achieved_rate / run.rate:.3f}"))
+    rows.append(("drain time, handlers start to last request", f"{run.drain_seconds:.0f} s",
+                 f"{run.burst / run.rate:.0f} s", ""))
+    per_send = len(run.rate_writes) / run.sent if run.sent else 0
+    rows.append(("rate item writes (per send)", f"{len(run.rate_writes)} ({per_send:.2f})", "", ""))
+    rows.append(("  most in one clock second", f"{most_in_one_second(run.rate_writes, sliding=False)}", "1000", ""))
+    rows.append(("jobs that waited on the queue", f"{run.queue_waits}", "", ""))
+    rows.append(("handler invocations (per send)", f"{run.deliveries} ({run.deliveries / max(run.sent, 1):.2f})",
+                 "", ""))
+
+    print()
+    print(f"send rate: a burst of {run.burst} accepted interactions, CLOSELOOP_EMAIL_MAX_PER_SECOND={run.rate:g}, "
+          f"{run.workers} concurrent handlers")
+    print()
+    _table(rows, (46, 14, 10, 8))
+    statuses = ", ".join(f"{status} {count}" for status, count in sorted(run.statuses.items()))
+    lines = [
+        f"burst: {run.burst} POST /v1/interactions through app.app(event, ctx) in {run.accept_seconds:.0f} s, "
+        "each a distinct customer, before any handler ran, so the whole burst is queued at once. Then "
+        f"{run.workers} threads, each a Lambda of the queue handler (batch size 1), drained it in real time "
+        "against moto's SES (a server process of its own) and DynamoDB Local; the jobs queue is an "
+        "in-process stand-in honouring SQS's whole-second delays (see bench/send_rate.py for why).",
+        "sends: every SendEmail SES accepted, with the survey id from its X-Closeloop-Survey header; twice = "
+        "sends minus distinct surveys; lost = accepted surveys never sent. Requests are timed as they leave "
+        "for SES (what its rate limit counts): in one clock second [s, s+1), and in any window [t, t+1) "
+        "wherever it starts; the answers' figure adds the emulator's own jitter. Achieved rate: (sends - 1) / "
+        "(last request - first request); ideal drain time: burst/rate.",
+        "rate item writes: UpdateItems on the channel's rate item (one per reservation, two after an idle spell, "
+        "plus conditional retries), against DynamoDB's 1,000 writes/s per key. Jobs that waited on the queue: "
+        f"re-queued carrying the moment they reserved. Survey statuses at the end: {statuses}. Jobs left on "
+        f"the queue: {run.left_on_queue}; handler errors (redelivered): {run.handler_errors}"
+        + ("; the run TIMED OUT before every survey went" if run.timed_out else "") + ".",
+    ]
+    print()
+    for line in lines:
+        print(textwrap.fill(line, width=110, initial_indent="- ", subsequent_indent="  "))
+    print()
+    print(f"(send-rate section {elapsed:.0f} s)")

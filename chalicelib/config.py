@@ -57,6 +57,12 @@ class Settings(BaseModel):
     sms_quiet_start: str = "09:00"
     sms_quiet_end: str = "20:00"
     default_timezone: str = "UTC"
+    # Customer-facing text: the customer's locale if a catalog has it, else this language.
+    default_language: str = "en"
+    # Most messages sent per second, across every concurrent handler (SES's account maximum
+    # send rate; SNS's SMS throughput); see chalicelib/send_rate.py.
+    email_max_per_second: float = Field(14, gt=0, le=10000)
+    sms_max_per_second: float = Field(20, gt=0, le=10000)
 
     @model_validator(mode="after")
     def _quiet_hours(self) -> "Settings":
@@ -72,6 +78,15 @@ class Settings(BaseModel):
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError("default_timezone must be an IANA time zone such as America/New_York") from error
+        return self
+
+    @model_validator(mode="after")
+    def _language(self) -> "Settings":
+        from chalicelib import i18n
+
+        if not i18n.has_language(self.default_language):
+            raise ValueError(f"default_language must be one of {', '.join(sorted(i18n.languages()))} "
+                             "(chalicelib/catalogs/ holds one file per language)")
         return self
 
 

@@ -6,7 +6,10 @@ Each product has one small adapter:
 - `check_fresh(payload, now)` refuses a signed body whose own timestamp is stale (Intercom);
 - `delivery_key(headers, payload)` names the delivery for the replay marker;
 - `to_event(payload)` maps the body to an Event: "solved" (with an InteractionIn), "reopened"
-  (with the interaction id) or "ignored".
+  (with the interaction id) or "ignored";
+- `signed_headers(secret, raw_body, now)` is what the product sends with a body: the one place
+  each signature is computed, used by `verify` and by `python -m devstack.sign`, which plays the
+  helpdesk against the local stack.
 
 Order of checks (nothing is parsed before the signature holds, nothing is written before every
 check passed): not configured 404 -> signature, timestamp 401 -> JSON, fields 400 -> replay 401
@@ -21,12 +24,13 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Optional
 
 from chalice import Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
 from chalicelib import clock, edge, surveys
 from chalicelib.config import get_settings
@@ -74,11 +78,27 @@ Id = Annotated[str, BeforeValidator(_id_text),
                StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 OptId = Annotated[Optional[Id], BeforeValidator(_blank_is_none)]
 OptEmail = Annotated[Optional[Email], BeforeValidator(_blank_is_none)]
-OptPhone = Annotated[Optional[Phone], BeforeValidator(_blank_is_none)]
+# A phone as the helpdesk stores it ("+1 (415) 555-0123", "0049 30 1234567"); see readable_phone.
+OptPhone = Annotated[Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]],
+                     BeforeValidator(_blank_is_none)]
 OptName = Annotated[Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]],
                     BeforeValidator(_blank_is_none)]
 OptText = Annotated[Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]],
                     BeforeValidator(_blank_is_none)]
+
+
+def readable_phone(value: Optional[str]) -> Optional[str]:
+    """The phone in E.164, or None: agents type numbers in any format, and one we cannot read
+    unambiguously (no country code) must not cost the customer an email survey."""
+    if not value:
+        return None
+    compact = re.sub(r"[\s().\-/]", "", value)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    try:
+        return TypeAdapter(Phone).validate_python(compact)
+    except ValidationError:
+        return None
 
 
 def _tag_or_none(value: Optional[str]) -> Optional[str]:
@@ -129,12 +149,23 @@ class Zendesk:
     SOLVED, REOPENED = {"solved", "closed"}, {"open"}
 
     @staticmethod
-    def verify(headers: dict, raw: bytes, secret: str, now: datetime) -> None:
+    def signature(secret: str, timestamp: str, raw: bytes) -> str:
+        """base64(HMAC-SHA256(secret, X-Zendesk-Webhook-Signature-Timestamp + raw body))."""
+        return base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + raw, hashlib.sha256).digest()).decode()
+
+    @classmethod
+    def signed_headers(cls, secret: str, raw: bytes, now: datetime) -> dict:
+        timestamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"X-Zendesk-Webhook-Signature": cls.signature(secret, timestamp, raw),
+                "X-Zendesk-Webhook-Signature-Timestamp": timestamp}
+
+    @classmethod
+    def verify(cls, headers: dict, raw: bytes, secret: str, now: datetime) -> None:
         signature = headers.get("x-zendesk-webhook-signature", "").strip()
         timestamp = headers.get("x-zendesk-webhook-signature-timestamp", "").strip()
         if not signature or not timestamp:
             raise Refused("missing X-Zendesk-Webhook-Signature or -Timestamp")
-        expected = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + raw, hashlib.sha256).digest())
+        expected = cls.signature(secret, timestamp, raw).encode()
         if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
             raise Refused("bad signature")
         try:
@@ -213,12 +244,21 @@ class Intercom:
     SOLVED, REOPENED = {"conversation.admin.closed"}, {"conversation.admin.opened"}
 
     @staticmethod
-    def verify(headers: dict, raw: bytes, secret: str, now: datetime) -> None:
+    def signature(secret: str, raw: bytes) -> str:
+        """hex HMAC-SHA1(client secret, raw body), sent as X-Hub-Signature: sha1=<this>."""
+        return hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
+
+    @classmethod
+    def signed_headers(cls, secret: str, raw: bytes, now: datetime) -> dict:
+        return {"X-Hub-Signature": "sha1=" + cls.signature(secret, raw)}  # the body's created_at dates it
+
+    @classmethod
+    def verify(cls, headers: dict, raw: bytes, secret: str, now: datetime) -> None:
         header = headers.get("x-hub-signature", "").strip()
         scheme, _, signature = header.partition("=")
         if scheme != "sha1" or not signature:
             raise Refused("missing X-Hub-Signature")
-        expected = hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest().encode()
+        expected = cls.signature(secret, raw).encode()
         if not hmac.compare_digest(expected, signature.lower().encode("utf-8", "replace")):
             raise Refused("bad signature")
 
@@ -295,6 +335,10 @@ class Freshdesk:
     HEADER = "x-closeloop-freshdesk-secret"
     SOLVED, REOPENED = {"resolved", "closed"}, {"open", "reopened"}
 
+    @staticmethod
+    def signed_headers(secret: str, raw: bytes, now: datetime) -> dict:
+        return {"X-Closeloop-Freshdesk-Secret": secret}  # Freshdesk cannot sign: the shared secret itself
+
     @classmethod
     def verify(cls, headers: dict, raw: bytes, secret: str, now: datetime) -> None:
         given = headers.get(cls.HEADER, "").strip()
@@ -332,11 +376,15 @@ def _ticket_event(adapter, body, agent) -> Event:
     requester = ticket.requester
     if requester is None or requester.id is None:
         raise _input_error("ticket.requester.id", "the requester's id is required")
-    if not requester.email and not requester.phone:
+    phone = readable_phone(requester.phone)
+    if not requester.email and not phone:
+        if requester.phone:
+            raise _input_error("ticket.requester.phone", "must be a phone number with its country code, "
+                                                         "such as +14155550123", "value_error")
         raise _input_error("ticket.requester.email", "ticket.requester.email or ticket.requester.phone is required")
     data = {
         "interaction_id": interaction_id, "survey": body.survey, "channel": body.channel,
-        "customer": {"id": requester.id, "email": requester.email, "phone": requester.phone,
+        "customer": {"id": requester.id, "email": requester.email, "phone": phone,
                      "name": requester.name, "locale": _tag_or_none(getattr(requester, "locale", None))},
         "agent": {"id": agent.id, "name": agent.name} if agent and agent.id else None,
         "team": ticket.group, "properties": {"helpdesk": adapter.name},
@@ -344,9 +392,9 @@ def _ticket_event(adapter, body, agent) -> Event:
     return Event("solved", interaction_id, edge.validate(InteractionIn, _clean(data)))
 
 
-def _input_error(field: str, message: str) -> edge.InputError:
+def _input_error(field: str, message: str, kind: str = "missing") -> edge.InputError:
     return edge.InputError(400, "validation_error", "the request has invalid fields",
-                           [{"field": field, "message": message, "type": "missing"}])
+                           [{"field": field, "message": message, "type": kind}])
 
 
 # --- the route -----------------------------------------------------------------------------

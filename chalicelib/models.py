@@ -201,10 +201,16 @@ class FollowUpQuery(_Strict):
 
 # --- queue jobs ----------------------------------------------------------------------------
 
+class SendSlot(BaseModel):
+    """A moment of the channel's sending rate reserved for a deferred send (chalicelib/send_rate.py)."""
+    at: float  # epoch seconds
+
+
 class SendSurvey(BaseModel):
     kind: Literal["send_survey"] = "send_survey"
     survey_id: str
     attempt: int = 0
+    send_slot: Optional[SendSlot] = None
 
 
 class HandleResponse(BaseModel):
@@ -227,6 +233,7 @@ class SendReminder(BaseModel):
     kind: Literal["send_reminder"] = "send_reminder"
     survey_id: str
     attempt: int = 0
+    send_slot: Optional[SendSlot] = None
 
 
 Job = Annotated[Union[SendSurvey, HandleResponse, SendResurvey, SendReminder], Field(discriminator="kind")]

@@ -12,17 +12,18 @@ from typing import Optional
 
 from chalice import Response
 
-from chalicelib import edge, links, scoring, surveys
+from chalicelib import edge, i18n, links, scoring, surveys
 from chalicelib.config import get_settings
-from chalicelib.delivery.content import first_name
+from chalicelib.delivery.content import first_name, translator_for
 from chalicelib.models import ResponseForm, Survey
 from chalicelib.rendering import render
 from chalicelib.scanners import HONEYPOT
 
 
-def _headers(nonce: str) -> dict:
+def _headers(nonce: str, language: str = i18n.SOURCE_LANGUAGE) -> dict:
     return {
         "Content-Type": "text/html; charset=utf-8",
+        "Content-Language": language,
         "Content-Security-Policy": (
             f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; connect-src 'self'; "
             "form-action 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"),
@@ -33,20 +34,32 @@ def _headers(nonce: str) -> dict:
     }
 
 
-def page(template: str, status: int = 200, **context) -> Response:
+def page(template: str, _: i18n.Translator, status: int = 200, **context) -> Response:
+    """A page in the language `_` speaks (the survey's customer's, or the browser's)."""
     nonce = secrets.token_urlsafe(16)
     settings = get_settings()
-    body = render(f"pages/{template}", nonce=nonce, company=settings.company_name, **context)
-    return Response(status_code=status, body=body, headers=_headers(nonce))
+    body = render(f"pages/{template}", nonce=nonce, company=settings.company_name, _=_, lang=_.language, **context)
+    return Response(status_code=status, body=body, headers=_headers(nonce, _.language))
+
+
+def survey_page(template: str, survey: Survey, status: int = 200, **context) -> Response:
+    return page(template, translator_for(survey, get_settings()), status, **context)
+
+
+def browser_page(template: str, request, status: int = 200, **context) -> Response:
+    """A page with no survey behind it: in the browser's language (Accept-Language)."""
+    header = request.headers.get("accept-language") if request is not None else None
+    return page(template, i18n.from_accept_language(header, get_settings().default_language), status, **context)
 
 
 def _survey_context(survey: Survey, token: str) -> dict:
     settings = get_settings()
-    low, high = scoring.endpoint_labels(survey.kind)
+    _ = translator_for(survey, settings)
+    low, high = scoring.endpoint_labels(survey.kind, _)
     return {
         "kind": survey.kind.value,
-        "question": scoring.question(survey.kind, settings.company_name),
-        "scores": [{"score": s, "label": scoring.score_label(survey.kind, s)} for s in scoring.scale(survey.kind)],
+        "question": scoring.question(survey.kind, settings.company_name, _),
+        "scores": [{"score": s, "label": scoring.score_label(survey.kind, s, _)} for s in scoring.scale(survey.kind)],
         "low_label": low, "high_label": high,
         "form_url": links.choose_url(survey.base_url, token),
         "customer_name": first_name(survey.customer.name),
@@ -57,31 +70,42 @@ def _survey_context(survey: Survey, token: str) -> dict:
 
 
 def choose(survey: Survey, token: str, open_id: str) -> Response:
-    return page("choose.html", open_id=open_id, **_survey_context(survey, token))
+    return survey_page("choose.html", survey, open_id=open_id, **_survey_context(survey, token))
 
 
 def landing(survey: Survey, token: str, open_id: str, score: int) -> Response:
-    return page("landing.html", open_id=open_id, chosen=score, chosen_label=scoring.score_label(survey.kind, score),
-                confirm_url=links.score_url(survey.base_url, token, score), dwell_ms=get_settings().confirm_dwell_ms,
-                comment=survey.comment or "", **_survey_context(survey, token))
+    _ = translator_for(survey, get_settings())
+    return survey_page("landing.html", survey, open_id=open_id, chosen=score,
+                       chosen_label=scoring.score_label(survey.kind, score, _),
+                       confirm_url=links.score_url(survey.base_url, token, score),
+                       dwell_ms=get_settings().confirm_dwell_ms, comment=survey.comment or "",
+                       **_survey_context(survey, token))
 
 
 def thanks(survey: Survey, token: str, counted: bool, reason: Optional[str] = None) -> Response:
-    return page("thanks.html", counted=counted, score=survey.score,
-                chosen_label=scoring.score_label(survey.kind, survey.score) if survey.score is not None else None,
-                comment=survey.comment, **_survey_context(survey, token))
+    _ = translator_for(survey, get_settings())
+    return survey_page("thanks.html", survey, counted=counted, score=survey.score,
+                       chosen_label=scoring.score_label(survey.kind, survey.score, _) if survey.score is not None else None,
+                       comment=survey.comment, **_survey_context(survey, token))
 
 
-def expired() -> Response:
-    return page("expired.html", status=410)
+def expired(survey: Survey) -> Response:
+    return survey_page("expired.html", survey, status=410)
 
 
-def not_found() -> Response:
-    return page("not_found.html", status=404)
+def not_found(request) -> Response:
+    return browser_page("not_found.html", request, status=404)
 
 
-def bad_score(message: str) -> Response:
-    return page("bad_request.html", status=400, message=message)
+def bad_score(error: surveys.InvalidScore) -> Response:
+    _ = translator_for(error.survey, get_settings())
+    message = _("Scores on this survey go from {low} to {high}.", low=error.low, high=error.high)
+    return survey_page("bad_request.html", error.survey, status=400, message=message)
+
+
+def bad_form(request, message: str) -> Response:
+    """A form we cannot read (a forged or truncated post): the field's error, as the API words it."""
+    return browser_page("bad_request.html", request, status=400, message=message)
 
 
 # --- request handling for the page routes --------------------------------------------------
@@ -90,11 +114,11 @@ def show(request, token: str, score_text: Optional[str], honeypot: bool = False)
     """GET/HEAD of a survey link: serve the page and keep the evidence; never count a response."""
     score = HONEYPOT if honeypot else _parse_score(score_text)
     if score is _NOT_A_SCORE:
-        return not_found()
+        return not_found(request)
     try:
         view = surveys.view_page(token, score, request.method, request.headers.get("user-agent", ""))
     except _SURVEY_ERRORS as error:
-        return _error_page(error)
+        return _error_page(request, error)
     if request.method == "HEAD" or score == HONEYPOT:
         return Response(status_code=200, body="", headers=_headers(secrets.token_urlsafe(8)))
     if score is None:
@@ -124,9 +148,10 @@ def submit(request, token: str) -> Response:
         form = edge.form_body(request, ResponseForm)
         outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=True)
     except edge.InputError as error:
-        return bad_score(error.fields[0]["field"] + ": " + error.fields[0]["message"] if error.fields else error.message)
+        return bad_form(request, error.fields[0]["field"] + ": " + error.fields[0]["message"] if error.fields
+                        else error.message)
     except _SURVEY_ERRORS as error:
-        return _error_page(error)
+        return _error_page(request, error)
     return thanks(outcome.survey, token, outcome.counted)
 
 
@@ -145,12 +170,12 @@ def _parse_score(text: Optional[str]):
 _SURVEY_ERRORS = (surveys.SurveyNotFound, surveys.SurveyExpired, surveys.InvalidScore)
 
 
-def _error_page(error: Exception) -> Response:
+def _error_page(request, error: Exception) -> Response:
     if isinstance(error, surveys.SurveyExpired):
-        return expired()
+        return expired(error.survey)
     if isinstance(error, surveys.InvalidScore):
-        return bad_score(str(error))
-    return not_found()
+        return bad_score(error)
+    return not_found(request)
 
 
 def _error_json(error: Exception) -> Response:

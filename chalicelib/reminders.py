@@ -7,7 +7,8 @@ another state), not expired, and its contact is not in the suppression ledger (t
 send makes). It is the same survey sent again with reminder wording and a new token of its own,
 through the same send path as the survey (delivery._send), and it goes at most once: a
 `reminder` once-only step on the survey item, given up (never repeated) if a worker died inside
-it, like the send. The survey records `reminded_at`.
+it, like the send, and within the channel's sending rate (chalicelib/send_rate.py). The survey
+records `reminded_at`.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import logging
 from datetime import timedelta
 from typing import Optional
 
-from chalicelib import clock, delivery, jobs, suppressions
+from chalicelib import clock, delivery, jobs, send_rate, suppressions
 from chalicelib.config import get_settings
 from chalicelib.idempotency import StepInterrupted
 from chalicelib.models import SendReminder, SurveyStatus
@@ -53,8 +54,11 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
         return "no reminder: suppressed"
     try:
         result = delivery.send_once(
-            store, survey, settings, "reminder", reminder=True,
+            store, survey, settings, "reminder", reminder=True, booked=job.send_slot,
             complete=lambda message_id: store.mark_reminded(survey.survey_id, clock.now(), message_id))
+    except send_rate.Deferred as deferred:  # the channel's sending rate, as for the survey
+        jobs.enqueue(job.model_copy(update={"send_slot": deferred.booking}), deferred.seconds)
+        return "deferred: send rate"
     except StepInterrupted:
         log.warning("survey %s: an earlier reminder attempt stopped midway; not resent", survey.survey_id)
         return "no reminder: interrupted"
@@ -62,6 +66,7 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
         if not error.transient or job.attempt + 1 >= settings.max_send_attempts:
             log.warning("survey %s: reminder not sent: %s", survey.survey_id, error)
             return "no reminder: provider error"
-        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
+        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1, "send_slot": None}),
+                     jobs.backoff_seconds(job.attempt))
         return "retrying"
     return "already reminded" if result is None else "reminded"

@@ -9,6 +9,7 @@ import functools
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -23,4 +24,10 @@ def environment() -> Environment:
 
 
 def render(name: str, **context) -> str:
-    return environment().get_template(name).render(**context)
+    """Render a template; `_` (an i18n.Translator) is the template's gettext when given."""
+    template = environment().get_template(name)
+    translate = context.get("_")
+    if translate is not None and template.environment.autoescape(name):
+        # Messages are ours (like the template itself); the values put in them are escaped.
+        context["_"] = lambda message, **values: Markup(translate(message)).format(**values)
+    return template.render(**context)

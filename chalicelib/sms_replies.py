@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Union
 
 from pydantic import ValidationError
 
-from chalicelib import aws, clock, scoring, surveys, suppressions
+from chalicelib import aws, clock, i18n, scoring, surveys, suppressions
 from chalicelib.config import Settings, get_settings
 from chalicelib.delivery.sms import SEGMENT_SEPTETS, septets, to_gsm
 from chalicelib.idempotency import run_once
@@ -64,17 +65,27 @@ _KEYWORDS = {
     "HELP": Keyword.HELP, "INFO": Keyword.HELP,
     "START": Keyword.START, "UNSTOP": Keyword.START,
 }
-_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-          "nine": 9, "ten": 10}
+# Numbers as words in every language with a catalog ("nine", "nueve", "neuf", "neun", "nove"),
+# written without accents: a reply is read without them ("três", "zéro", "fünf" match too).
+_WORDS = {
+    word: value
+    for words in ("zero one two three four five six seven eight nine ten",        # en
+                  "cero uno dos tres cuatro cinco seis siete ocho nueve diez",    # es
+                  "zero un deux trois quatre cinq six sept huit neuf dix",        # fr
+                  "null eins zwei drei vier funf sechs sieben acht neun zehn",    # de
+                  "zero um dois tres quatro cinco seis sete oito nove dez")       # pt
+    for value, word in enumerate(words.split())
+} | {"une": 1, "uma": 1, "ein": 1, "eine": 1, "fuenf": 5}
 _NUMBER = r"(\d{1,2}|" + "|".join(_WORDS) + r")"
-_SCORE = re.compile(_NUMBER + r"(?:\s*(?:/|out\s+of|of)\s*(\d{1,2}|" + "|".join(_WORDS) + r"))?", re.IGNORECASE)
+# "9/10", "9 out of 10", "9 of 10", "9 de 10", "9 sur 10", "9 von 10".
+_SCORE = re.compile(_NUMBER + r"(?:\s*(?:/|out\s+of|of|de|sur|von)\s*" + _NUMBER + r")?", re.IGNORECASE)
 # Trimmed from both ends before reading a reply; "-" and "+" are not, so "-1" is no score.
 _EDGES = " \t\r\n.,;:!?¡¿'\"`()[]{}*_~"
 
 
 def classify(body: str) -> Reply:
     """Read a reply: a keyword, a score from 0 to 10, or anything else (pure; any case and spacing)."""
-    text = (body or "").strip(_EDGES)
+    text = _without_accents((body or "").strip(_EDGES))
     compact = re.sub(r"[\s_-]+", "", text).upper()  # "Opt-out", "OPT OUT", "stop all"
     if compact in _KEYWORDS:
         return _KEYWORDS[compact]
@@ -84,6 +95,10 @@ def classify(body: str) -> Reply:
         if value <= 10 and (out_of is None or value <= out_of):
             return Score(value, out_of)
     return Unknown()
+
+
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _number(text: str) -> int:
@@ -123,11 +138,16 @@ def handle(message: str, store: Optional[Store] = None) -> str:
 
 def _act(inbound: InboundSms, reply: Reply, store: Store, settings: Settings) -> str:
     phone = inbound.originationNumber
+    # The survey most recently texted to the number: a score answers it; replies speak its language.
+    survey_id = store.latest_sms_survey(phone)
+    survey = store.get_survey(survey_id) if survey_id else None
+    _ = i18n.translator(survey.customer.locale if survey else None, settings.default_language)
     if reply is Keyword.STOP:
-        return _stop(inbound, store, settings)
+        return _stop(inbound, store, settings, _)
     if reply is Keyword.HELP:
-        contact = f" Contact {settings.help_contact}." if settings.help_contact else ""
-        _send(inbound, settings, f"{{company}} surveys:{contact} Reply STOP to opt out.")
+        _send(inbound, settings, _, _("Customer survey texts. Help: {contact}. Reply STOP to opt out.",
+                                      contact=settings.help_contact) if settings.help_contact
+              else _("Customer survey texts. Reply STOP to opt out."))
         return "help"
     if reply is Keyword.START:
         current = _phone_suppression(phone, store)
@@ -135,38 +155,36 @@ def _act(inbound: InboundSms, reply: Reply, store: Store, settings: Settings) ->
             return "start: nothing to lift" if current is None else f"start: kept ({current.reason.value})"
         if suppressions.lift(ContactKind.PHONE, phone, store) is None:
             return "start: already lifted"
-        _send(inbound, settings, "{company}: you are subscribed to survey texts again. Reply STOP to opt out.")
+        _send(inbound, settings, _, _("You are subscribed to survey texts again. Reply STOP to opt out."))
         return "start: lifted"
 
-    survey_id = store.latest_sms_survey(phone)
-    survey = store.get_survey(survey_id) if survey_id else None
     quiet = _phone_suppression(phone, store) is not None  # an opted-out number gets no more texts
     if survey is None:
         if not quiet and store.put_marker(f"PHONE#{phone}", "SMSNOSURVEY", clock.now()):
-            _send(inbound, settings, "{company}: there is no open survey for this number. Reply HELP for help.")
+            _send(inbound, settings, _, _("There is no open survey for this number. Reply HELP for help."))
         return "no survey"
     score = score_for(reply, survey.kind) if isinstance(reply, Score) else None
     if score is None:
         low, high = scoring.scale(survey.kind)[0], scoring.scale(survey.kind)[-1]
         if not quiet and store.put_marker(survey_pk(survey.survey_id), "SMSHELP", clock.now()):
-            _send(inbound, settings, f"{{company}}: to rate your support, reply with a number from {low} to "
-                                     f"{high}. Reply STOP to opt out.")
+            _send(inbound, settings, _, _("To rate your support, reply with a number from {low} to {high}. "
+                                          "Reply STOP to opt out.", low=low, high=high))
         return "unknown"
     try:
         outcome = surveys.respond_by_sms(survey.survey_id, score, store=store)
     except (surveys.SurveyExpired, surveys.SurveyNotFound, ConditionFailed):
         # ConditionFailed after the retries: the survey expired (or was suppressed) meanwhile.
         if not quiet and store.put_marker(survey_pk(survey.survey_id), "SMSCLOSED", clock.now()):
-            _send(inbound, settings, "{company}: this survey is closed, thank you all the same.")
+            _send(inbound, settings, _, _("This survey is closed. Thank you all the same."))
         return "closed"
     if not outcome.counted:
         return f"not counted: {outcome.reason}"
     if not quiet:
-        _send(inbound, settings, f"{{company}}: thank you! We recorded your score of {score}.")
+        _send(inbound, settings, _, _("Thank you! We recorded your score of {score}.", score=score))
     return f"recorded {score}"
 
 
-def _stop(inbound: InboundSms, store: Store, settings: Settings) -> str:
+def _stop(inbound: InboundSms, store: Store, settings: Settings, _: i18n.Translator) -> str:
     phone = inbound.originationNumber
     new = suppressions.suppress(ContactKind.PHONE, phone, SuppressionReason.SMS_STOP, "sms", store)
     # The legally required confirmation: once per ledger entry (a step on it), sent although the
@@ -174,7 +192,7 @@ def _stop(inbound: InboundSms, store: Store, settings: Settings) -> str:
     sk = f"{ContactKind.PHONE.value}#{suppressions.normalize(ContactKind.PHONE, phone)}"
     try:
         run_once(store, "SUPPRESSION", sk, "sms_confirm", lambda: _send(
-            inbound, settings, "{company}: you will get no more survey texts from us. Reply START to opt back in.",
+            inbound, settings, _, _("You will get no more survey texts from us. Reply START to opt back in."),
             best_effort=False))
     except ConditionFailed:
         return "stop: lifted meanwhile"  # a START raced this STOP and removed the entry
@@ -186,9 +204,10 @@ def _phone_suppression(phone: str, store: Store):
     return found[0] if found else None
 
 
-def _send(inbound: InboundSms, settings: Settings, template: str, best_effort: bool = True) -> Optional[str]:
+def _send(inbound: InboundSms, settings: Settings, _: i18n.Translator, body: str,
+          best_effort: bool = True) -> Optional[str]:
     """Text a reply to the sender, from the number they texted when we know it."""
-    text = fit(template, settings.company_name)
+    text = fit(_, body, settings.company_name)
     attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
     if inbound.destinationNumber and re.fullmatch(r"\+[1-9]\d{6,14}", inbound.destinationNumber):
         attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
@@ -203,12 +222,10 @@ def _send(inbound: InboundSms, settings: Settings, template: str, best_effort: b
         return None
 
 
-def fit(template: str, company: str) -> str:
-    """The reply with the company's name, in one GSM-7 segment (the name is dropped if it must be)."""
-    nameless = template.replace("{company}: ", "").replace("{company} surveys:", "Surveys:")
+def fit(_: i18n.Translator, body: str, company: str) -> str:
+    """"Company: body" in one GSM-7 segment: accents GSM-7 lacks are dropped, then the name if it must be."""
+    body = to_gsm(body) or body
     name = to_gsm(company)
-    if not name:
-        return nameless
-    text = template.replace("{company}", name)
-    length = septets(text)
-    return text if length is not None and length <= SEGMENT_SEPTETS else nameless
+    text = to_gsm(_("{company}: {text}", company=name, text=body)) if name else None
+    length = septets(text) if text else None
+    return text if length is not None and length <= SEGMENT_SEPTETS else body

@@ -15,6 +15,8 @@ Items
                SURVEY#<id>/SMSCLOSED, PHONE#<e164>/SMSNOSURVEY (a help reply sent at most once)
 - webhook marker: pk=HOOK#<helpdesk>#<sha256 of the delivery> sk=HOOK (a helpdesk delivery taken once;
                `expires_ttl`: epoch seconds, the table's TTL attribute)
+- send rate:   pk=SENDRATE#<channel>          sk=SENDRATE  (`next_us`: the channel's next free send
+               moment, epoch microseconds; see chalicelib/send_rate.py)
 
 Indexes (sparse: only follow-ups carry their keys)
 - followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
@@ -53,6 +55,8 @@ _FILTERED_BATCH = 100
 _LISTING_ROUNDS = 10
 # How often a transaction cancelled only by a concurrent one is tried.
 _TRANSACTION_ATTEMPTS = 5
+# How often a send-moment reservation that lost to a concurrent one is tried (twice per round).
+_RESERVE_ROUNDS = 5
 
 
 class DuplicateInteraction(Exception):
@@ -608,6 +612,35 @@ class Store:
                 found[item["pk"]["S"].removeprefix("COUNTER#")] = int(item["n"]["N"])
             request = response.get("UnprocessedKeys") or None
         return found
+
+    # --- sending rate ----------------------------------------------------------------------
+
+    def reserve_send_moment(self, channel: str, now_us: int, step_us: int) -> int:
+        """Reserve `channel`'s next free send moment (epoch microseconds) and return it: `step_us`
+        after the one reserved before it, or `now_us` when that one is past (atomic across all
+        callers). One UpdateItem while a backlog is booked ahead; two when the channel was idle."""
+        key, names = _key("SENDRATE#" + channel, "SENDRATE"), {"#next": "next_us"}
+        values = {":now": {"N": str(now_us)}, ":step": {"N": str(step_us)}}
+        for _ in range(_RESERVE_ROUNDS):
+            try:  # booked ahead: the moment after the last one
+                response = self.db.update_item(
+                    TableName=self.table_name, Key=key, UpdateExpression="SET #next = #next + :step",
+                    ConditionExpression="#next >= :now", ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values, ReturnValues="UPDATED_NEW")
+                return int(response["Attributes"]["next_us"]["N"]) - step_us
+            except ClientError as error:
+                if not _is_condition_failure(error):
+                    raise
+            try:  # idle: now
+                self.db.update_item(
+                    TableName=self.table_name, Key=key, UpdateExpression="SET #next = :now + :step",
+                    ConditionExpression="attribute_not_exists(#next) OR #next < :now",
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+                return now_us
+            except ClientError as error:  # another caller moved it meanwhile: the first way, again
+                if not _is_condition_failure(error):
+                    raise
+        raise ConditionFailed(f"the {channel} send-rate moment kept changing")
 
     # --- suppression ledger ----------------------------------------------------------------
 

@@ -31,7 +31,7 @@ class InvalidScore(ValueError):
     def __init__(self, survey: Survey, score: int):
         low, high = scoring.scale(survey.kind)[0], scoring.scale(survey.kind)[-1]
         super().__init__(f"score must be between {low} and {high} for a {survey.kind.value} survey")
-        self.survey = survey
+        self.survey, self.low, self.high = survey, low, high
 
 
 @dataclass(frozen=True)

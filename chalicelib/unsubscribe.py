@@ -28,8 +28,8 @@ def show(request, token: str) -> Response:
     """GET/HEAD: the confirmation page. Unsubscribes nobody."""
     survey = _email_survey(token)
     if survey is None:
-        return pages.not_found()
-    response = pages.page("unsubscribe.html", address=mask(survey.customer.email), done=False)
+        return pages.not_found(request)
+    response = pages.survey_page("unsubscribe.html", survey, address=mask(survey.customer.email), done=False)
     if request.method == "HEAD":
         response.body = ""
     return response
@@ -40,10 +40,10 @@ def confirm(request, token: str) -> Response:
     `List-Unsubscribe=One-Click`, the page's form, or nothing at all mean the same."""
     survey = _email_survey(token)
     if survey is None:
-        return pages.not_found()
+        return pages.not_found(request)
     new = suppressions.suppress(ContactKind.EMAIL, survey.customer.email, SuppressionReason.UNSUBSCRIBED, SOURCE)
     log.info("unsubscribe via survey %s: %s", survey.survey_id, "recorded" if new else "already suppressed")
-    return pages.page("unsubscribe.html", address=mask(survey.customer.email), done=True)
+    return pages.survey_page("unsubscribe.html", survey, address=mask(survey.customer.email), done=True)
 
 
 def _email_survey(token: str):

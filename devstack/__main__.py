@@ -6,6 +6,8 @@
   escalation handler every 2 s (every minute on AWS).
 - The outbox on 127.0.0.1:8001 shows every email, SMS, alert and webhook the app sent.
   POST /sms/inbound there plays a customer texting back (a second pump feeds the SNS handler).
+- The helpdesk webhooks get random secrets each start, shown in the banner and written to
+  .cache/devstack.json; `python -m devstack.sign` posts a signed fixture with them.
 Ctrl-C stops everything, including the Java process.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ import signal
 import sys
 import threading
 from pathlib import Path
+
+from devstack import HELPDESK_SECRETS, STATE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,6 +105,8 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
         CLOSELOOP_WEBHOOK_SIGNING_SECRET=os.environ.get("CLOSELOOP_WEBHOOK_SIGNING_SECRET")
         or secrets.token_urlsafe(24),
     )
+    # The same for the helpdesk webhooks, which answer 404 without one (unless given in the environment).
+    os.environ.update({name: os.environ.get(name) or secrets.token_urlsafe(24) for name in HELPDESK_SECRETS.values()})
     from chalicelib import config
 
     config.reset_settings()
@@ -137,12 +143,15 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     schedule = Schedule(app_module.escalate_overdue, "escalate_overdue").start()
     stoppers.append(schedule.stop)
 
-    state_file = ROOT / ".cache" / "devstack.json"
-    state_file.parent.mkdir(exist_ok=True)
-    # Lets `python -m ops --stage local ...` reach this stack's emulated AWS.
-    state_file.write_text(json.dumps({"environment": {k: v for k, v in os.environ.items()
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    # Lets `python -m ops --stage local ...` reach this stack's emulated AWS, and devstack.sign sign
+    # with its secrets; readable by this user only, as it holds them.
+    STATE_FILE.touch(mode=0o600)
+    STATE_FILE.chmod(0o600)
+    STATE_FILE.write_text(json.dumps({"environment": {k: v for k, v in os.environ.items()
                                                       if k.startswith(("AWS_", "CLOSELOOP_"))}}))
-    stoppers.append(lambda: state_file.unlink(missing_ok=True))
+    stoppers.append(lambda: STATE_FILE.unlink(missing_ok=True))
+    hooks = "\n".join(f"    {product:<10}{os.environ[name]}" for product, name in HELPDESK_SECRETS.items())
 
     print(f"""
 closeloop is running (stage local)
@@ -151,6 +160,8 @@ closeloop is running (stage local)
   table     {table_engine}
   AWS       moto at {os.environ['AWS_ENDPOINT_URL']} (SES, SNS, SQS)
   API key   {api_key}
+  helpdesk webhook secrets (random each start), for {public_url}/v1/webhooks/<helpdesk>:
+{hooks}
 
 Try it:
   curl -s -X POST {public_url}/v1/interactions \\
@@ -160,6 +171,8 @@ Try it:
 Then open the outbox and click a score. Ctrl-C stops everything.
 A customer texting back (STOP, HELP, START, a score such as 8):
   curl -s -X POST http://{args.host}:{args.outbox_port}/sms/inbound -d '{{"from": "+14155550123", "body": "8"}}'
+A helpdesk webhook, signed with the secret above (Zendesk's "ticket solved"):
+  .venv/bin/python -m devstack.sign zendesk tests/fixtures/helpdesks/zendesk-solved.json
 More keys: .venv/bin/python -m ops keys create --name zendesk
 """, flush=True)
 

@@ -4,7 +4,8 @@ A survey is sent at most once. The send is a once-only step on the survey item: 
 middle of a send leaves a lease behind, and the next delivery of the job marks the survey failed
 ("outcome unknown") instead of risking a second message. Throttling and transient errors release
 the lease and retry with exponential backoff; after `max_send_attempts`, or on a permanent error,
-the survey ends `failed` with the reason.
+the survey ends `failed` with the reason. Every send attempt reserves a moment of its channel's
+sending rate (chalicelib/send_rate.py); a moment well ahead is waited for on the queue, unsent.
 """
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
-from chalicelib import clock, jobs, quiet_hours, suppressions, tokens
+from chalicelib import clock, jobs, quiet_hours, send_rate, suppressions, tokens
 from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import email, sms
 from chalicelib.idempotency import StepInterrupted, run_once
-from chalicelib.models import Channel, SendReminder, SendSurvey, Survey, SurveyStatus
+from chalicelib.models import Channel, SendReminder, SendSlot, SendSurvey, Survey, SurveyStatus
 from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,11 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         log.info("survey %s suppressed at send: %s", survey.survey_id, entry.reason.value)
         return "suppressed"
     try:
-        sent = send_once(store, survey, settings, "send",
+        sent = send_once(store, survey, settings, "send", booked=job.send_slot,
                          complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id))
+    except send_rate.Deferred as deferred:
+        jobs.enqueue(job.model_copy(update={"send_slot": deferred.booking}), deferred.seconds)
+        return "deferred: send rate"
     except StepInterrupted:
         _fail(store, survey.survey_id, "an earlier send attempt stopped midway; not resent to avoid a duplicate")
         return "failed: interrupted"
@@ -91,7 +95,9 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         if job.attempt + 1 >= settings.max_send_attempts:
             _fail(store, survey.survey_id, f"gave up after {job.attempt + 1} attempts: {error}")
             return "failed: retries exhausted"
-        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), jobs.backoff_seconds(job.attempt))
+        # The moment was used: the retry reserves a fresh one.
+        jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1, "send_slot": None}),
+                     jobs.backoff_seconds(job.attempt))
         return "retrying"
     if sent is None:
         return "already sent"
@@ -117,20 +123,30 @@ def sms_window_delay(survey: Survey, now: datetime, settings: Settings | None = 
 
 
 def send_once(store: Store, survey: Survey, settings: Settings, step: str,
-              complete: Callable[[str], None], reminder: bool = False) -> Optional[str]:
-    """The one way a survey message goes out: at most once, as the survey item's step `step`.
+              complete: Callable[[str], None], reminder: bool = False,
+              booked: Optional[SendSlot] = None) -> Optional[str]:
+    """The one way a survey message goes out: at most once, as the survey item's step `step`,
+    within the channel's sending rate. Call it after every check that could stop the send, so that
+    a moment of the rate is reserved only for a send about to happen.
 
-    Returns the provider's message id, or None if the step was already done. Raises
-    StepInterrupted when an earlier attempt died midway (not resent) and ProviderError.
+    `booked`: the moment the job reserved when it was last deferred. Returns the provider's message
+    id, or None if the step was already done. Raises send_rate.Deferred when the moment is not near
+    (nothing was sent: re-queue the job with the exception's booking), StepInterrupted when an
+    earlier attempt died midway (not resent) and ProviderError.
     """
+    slot = send_rate.take_slot(survey.channel, store, settings, booked)
+    if slot.defer:
+        raise send_rate.Deferred(slot.defer, slot.booking)
     return run_once(store, survey_pk(survey.survey_id), "SURVEY", step,
-                    lambda: _send(store, survey, settings, reminder=reminder),
+                    lambda: _send(store, survey, settings, reminder=reminder, slot=slot),
                     lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete=complete)
 
 
-def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = False) -> str:
+def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = False,
+          slot: Optional[send_rate.Slot] = None) -> str:
     """Issue this message's token, make it valid, then send; returns the provider's message id.
-    `reminder`: the survey's one reminder (same survey, its own token, reminder wording)."""
+    `reminder`: the survey's one reminder (same survey, its own token, reminder wording); `slot`:
+    its moment in the sending rate, waited for right before the provider call."""
     issued = tokens.issue(survey.survey_id)
     store.add_token_hash(survey.survey_id, issued.secret_hash)
     if survey.channel is Channel.SMS:
@@ -138,6 +154,8 @@ def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = Fal
         # before the text goes, since a quick customer can answer before the send call returns.
         store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
     channel = email if survey.channel is Channel.EMAIL else sms
+    if slot is not None:
+        send_rate.wait_for(slot)
     try:
         return channel.send(survey, settings, issued.token, reminder=reminder)
     except (ClientError, BotoCoreError, OSError, ValueError) as error:

@@ -1,10 +1,11 @@
-"""What every survey message says, whatever the channel: greeting, agent, company, question."""
+"""What every survey message says, whatever the channel: greeting, agent, company, question,
+in the customer's language."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from chalicelib import scoring
+from chalicelib import i18n, scoring
 from chalicelib.config import Settings
 from chalicelib.models import Survey
 
@@ -16,6 +17,8 @@ class MessageContext:
     agent_name: str | None
     question: str
     kind: str
+    # The customer's language: `gettext(english, **values)` (chalicelib/i18n.py).
+    gettext: i18n.Translator
     # A re-survey after a resolved follow-up: the message says it follows up and asks if it worked.
     resurvey: bool = False
     # The survey's one reminder: the same question again, saying it is a reminder.
@@ -23,15 +26,22 @@ class MessageContext:
 
     @classmethod
     def of(cls, survey: Survey, settings: Settings, reminder: bool = False) -> "MessageContext":
+        _ = translator_for(survey, settings)
         return cls(
             company=settings.company_name,
             customer_name=first_name(survey.customer.name),
             agent_name=first_name(survey.agent.name) if survey.agent and survey.agent.name else None,
-            question=scoring.question(survey.kind, settings.company_name),
+            question=scoring.question(survey.kind, settings.company_name, _),
             kind=survey.kind.value,
+            gettext=_,
             resurvey=survey.followup_id is not None,
             reminder=reminder,
         )
+
+
+def translator_for(survey: Survey, settings: Settings) -> i18n.Translator:
+    """The survey's customer's language, else the stage's (pages, emails and SMS agree)."""
+    return i18n.translator(survey.customer.locale, settings.default_language)
 
 
 # Anything a mail client or phone would turn into a link: never put it in a message as a name.

@@ -39,11 +39,12 @@ POLICY = _Policy()
 
 def compose(survey: Survey, token: str, settings: Settings, reminder: bool = False) -> EmailMessage:
     context = MessageContext.of(survey, settings, reminder=reminder)
-    low_label, high_label = scoring.endpoint_labels(survey.kind)
-    scores = [{"score": s, "label": scoring.score_label(survey.kind, s),
+    _ = context.gettext
+    low_label, high_label = scoring.endpoint_labels(survey.kind, _)
+    scores = [{"score": s, "label": scoring.score_label(survey.kind, s, _),
                "url": links.score_url(survey.base_url, token, s)} for s in scoring.scale(survey.kind)]
     unsubscribe_url = links.unsubscribe_url(survey.base_url, token)
-    values = dict(message=context, scores=scores, low_label=low_label, high_label=high_label,
+    values = dict(message=context, _=_, lang=_.language, scores=scores, low_label=low_label, high_label=high_label,
                   honeypot_url=links.honeypot_url(survey.base_url, token),
                   unsubscribe_url=unsubscribe_url, postal_address=" ".join(settings.postal_address.split()))
     message = EmailMessage(policy=POLICY)
@@ -60,6 +61,8 @@ def compose(survey: Survey, token: str, settings: Settings, reminder: bool = Fal
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render("email/survey.txt", **values))
     message.add_alternative(render("email/survey.html", **values), subtype="html")
+    # After the parts: making the message multipart moves every Content-* header into its first part.
+    message["Content-Language"] = _.language
     return message
 
 

@@ -41,31 +41,37 @@ def to_gsm(text: Optional[str]) -> Optional[str]:
 
 
 def compose(survey: Survey, token: str, settings: Settings, reminder: bool = False) -> str:
-    """The most personal wording that fits one segment (a reminder starts with "Reminder: ")."""
+    """The most personal wording that fits one segment, in the customer's language (a reminder
+    starts with "Reminder: "). Accents GSM-7 lacks (ç, ã) are dropped rather than costing the
+    segment: UCS-2 would leave 70 characters, too few for a link and a question."""
     context = MessageContext.of(survey, settings, reminder=reminder)
+    _ = context.gettext
     url = links.choose_url(survey.base_url, token)
     name, agent, company = to_gsm(context.customer_name), to_gsm(context.agent_name), to_gsm(context.company)
-    hello = f"Hi {name}, " if name else "Hi, "
+    hello = _("Hi {name}, ", name=name) if name else _("Hi, ")
     candidates = []
     if context.resurvey:
         # A re-survey after a resolved follow-up: say so, and ask whether it worked.
         if company:
-            candidates.append(f"{hello}we followed up on your feedback to {company}. "
-                              f"Was your issue resolved? Tell us: {url}")
-            candidates.append(f"{hello}{company} here: was your issue resolved? Tell us: {url}")
-        candidates.append(f"{hello}was your issue resolved? Tell us: {url}")
-        candidates.append(f"Issue resolved? Rate us: {url}")
+            candidates.append(_("{hello}we followed up on your feedback to {company}. "
+                                "Was your issue resolved? Tell us: {url}", hello=hello, company=company, url=url))
+            candidates.append(_("{hello}{company} here: was your issue resolved? Tell us: {url}",
+                                hello=hello, company=company, url=url))
+        candidates.append(_("{hello}was your issue resolved? Tell us: {url}", hello=hello, url=url))
+        candidates.append(_("Issue resolved? Rate us: {url}", url=url))
     elif agent and company:
-        candidates.append(f"{hello}thanks for contacting {company}. How did {agent} do? Tap to rate: {url}")
-        candidates.append(f"{hello}how did {agent} at {company} do? Rate: {url}")
+        candidates.append(_("{hello}thanks for contacting {company}. How did {agent} do? Tap to rate: {url}",
+                            hello=hello, company=company, agent=agent, url=url))
+        candidates.append(_("{hello}how did {agent} at {company} do? Rate: {url}",
+                            hello=hello, agent=agent, company=company, url=url))
     if company and not context.resurvey:
-        candidates.append(f"{hello}how was your {company} support? Rate: {url}")
-        candidates.append(f"{company}: rate your support {url}")
-    candidates.append(f"Rate your support: {url}")
+        candidates.append(_("{hello}how was your {company} support? Rate: {url}", hello=hello, company=company, url=url))
+        candidates.append(_("{company}: rate your support {url}", company=company, url=url))
+    candidates.append(_("Rate your support: {url}", url=url))
     if context.reminder:
-        candidates = [f"Reminder: {text}" for text in candidates] + candidates[-1:]
-    for text in candidates:
-        length = septets(text)
+        candidates = [_("Reminder: {text}", text=text) for text in candidates] + candidates[-1:]
+    for text in map(to_gsm, candidates):
+        length = septets(text) if text else None
         if length is not None and length <= SEGMENT_SEPTETS:
             return text
     raise ValueError("the survey link alone does not fit one SMS segment; shorten public_url")

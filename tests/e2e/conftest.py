@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,12 @@ class LocalStack:
         self.headers = {"Authorization": f"Bearer {API_KEY}"}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOSELOOP_"))}
         env["CLOSELOOP_API_KEY"] = API_KEY
+        # Given rather than read back from .cache/devstack.json, which a `make run` beside the tests
+        # would overwrite; random all the same. product -> secret, for signing helpdesk webhooks.
+        from devstack import HELPDESK_SECRETS
+
+        self.helpdesk_secrets = {product: secrets.token_urlsafe(24) for product in HELPDESK_SECRETS}
+        env.update({HELPDESK_SECRETS[product]: secret for product, secret in self.helpdesk_secrets.items()})
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one would block the stack.
         self.log = tempfile.NamedTemporaryFile("w+", prefix="devstack-", suffix=".log")
         self.process = subprocess.Popen(

@@ -12,11 +12,11 @@ def score_links(text: str) -> dict[int, str]:
     return {int(m.group(1)): m.group(2) for m in re.finditer(r"^(\d+) - [^:]+: (\S+)$", text, re.M)}
 
 
-def new_email_survey(local_stack, survey: str = "csat") -> tuple[str, dict[int, str], str]:
+def new_email_survey(local_stack, survey: str = "csat", locale: str = "en") -> tuple[str, dict[int, str], str]:
     address = f"p{uuid.uuid4().hex[:8]}@example.com"
     created = local_stack.post_interaction(
         interaction_id=f"br-{uuid.uuid4().hex[:10]}", survey=survey,
-        customer={"id": f"cus_{address[:9]}", "email": address, "name": "Grace Hopper"},
+        customer={"id": f"cus_{address[:9]}", "email": address, "name": "Grace Hopper", "locale": locale},
         agent={"id": "agt_7", "name": "Sam"}, team="billing")
     email = local_stack.message_to(address)
     return created["survey_id"], score_links(email["text"]), email["html"]
@@ -40,6 +40,16 @@ def test_a_click_from_the_email_is_recorded_then_the_comment_is_saved(local_stac
     state = local_stack.survey(survey_id)
     assert state["score"] == 2 and state["comment"] == "The refund took three weeks."
     assert state["status"] == "responded"
+
+
+def test_a_spanish_page_speaks_spanish_in_its_script_too(local_stack, page):
+    survey_id, links, _ = new_email_survey(local_stack, locale="es-AR")
+    page.goto(links[4])
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.wait_for_selector("text=Su respuesta está guardada")  # written by the page's script once confirmed
+    assert local_stack.survey(survey_id)["score"] == 4
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=¡Gracias por su opinión!")
 
 
 def test_a_detractor_gives_exactly_one_alert_and_one_webhook_post(local_stack, page):

@@ -241,6 +241,36 @@ def test_zendesk_phone_only_requester_is_surveyed_by_sms(hooks, stack, clock):
     assert survey(hooks, answer(response)["survey_id"])["channel"] == "sms"
 
 
+@pytest.mark.parametrize("typed,stored", [("+1 (415) 555-0123", "+14155550123"), ("0049 30 1234-5678", "+493012345678"),
+                                          ("+44 20.7946.0958", "+442079460958")])
+def test_zendesk_a_phone_typed_with_spaces_or_00_is_read_as_e164(hooks, stack, clock, typed, stored):
+    payload = fixture("zendesk-solved.json")
+    payload["ticket"]["requester"].update(email="", phone=typed)
+    response = zendesk(hooks, clock, payload)
+    assert response.status_code == 202, response.body
+    stack.run_jobs()
+    assert [to for to, _ in stack.sms()] == [stored]
+
+
+def test_zendesk_a_phone_without_country_code_is_left_out_and_the_email_still_surveys(hooks, stack, clock):
+    payload = fixture("zendesk-solved.json")
+    payload["ticket"]["requester"]["phone"] = "(415) 555-0123"
+    response = zendesk(hooks, clock, payload)
+    assert response.status_code == 202, response.body
+    stack.run_jobs()
+    assert len(stack.emails()) == 1 and not stack.sms()
+
+
+def test_zendesk_an_unreadable_phone_and_no_email_is_400_naming_the_phone(hooks, stack, clock):
+    payload = fixture("zendesk-solved.json")
+    payload["ticket"]["requester"].update(email="", phone="ask for Ada")
+    response = zendesk(hooks, clock, payload)
+    assert response.status_code == 400
+    (field,) = answer(response)["fields"]
+    assert field["field"] == "ticket.requester.phone" and "country code" in field["message"]
+    assert_nothing_stored_or_sent(stack)
+
+
 # --- Intercom ------------------------------------------------------------------------------
 
 def test_intercom_closed_creates_a_survey(hooks, stack, clock):

@@ -1,7 +1,6 @@
 """Two-way SMS: replies arrive on the SNS replies topic and reach `handle_sms_reply`."""
 from __future__ import annotations
 
-import inspect
 import json
 import uuid
 from datetime import timedelta
@@ -88,9 +87,6 @@ def test_stop_puts_the_number_in_the_ledger_that_stops_the_next_survey(api, stac
     assert entry is not None and entry.reason.value == "sms_stop"
 
 
-@pytest.mark.skipif("suppression_for" not in inspect.getsource(__import__("chalicelib.surveys").surveys)
-                    and "suppression_for" not in inspect.getsource(__import__("chalicelib.delivery").delivery),
-                    reason="the suppression check before sending is not in place yet")
 def test_after_stop_the_next_sms_survey_to_that_number_is_suppressed(api, stack):
     sms_in(api, "STOP")
     response = post(api, interaction(interaction_id="after-stop", channel="sms",

@@ -1,4 +1,4 @@
-"""`chalice package` builds a Lambda zip that holds the handlers and the templates, under 5 MB."""
+"""`chalice package` builds a Lambda zip that holds the handlers, templates and message catalogs, under 5 MB."""
 from __future__ import annotations
 
 import json
@@ -30,6 +30,8 @@ def test_the_zip_holds_the_app_every_template_and_no_sdk(package):
         names = set(archive.namelist())
     templates = {str(p.relative_to(ROOT)) for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names, sorted(templates - names)
+    catalogs = {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "catalogs").glob("*.json")}
+    assert catalogs and catalogs <= names, sorted(catalogs - names)
     assert {"app.py", "chalicelib/surveys.py", "chalicelib/delivery/email.py"} <= names
     # boto3 comes with the Lambda runtime and chalice is a deploy tool: neither belongs in the zip.
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "chalice/cli/", "moto/"))]
@@ -39,18 +41,18 @@ def test_the_zip_stays_under_5_mb(package):
     assert (package / "deployment.zip").stat().st_size < MAX_ZIP_BYTES
 
 
-def test_the_packaged_app_renders_its_pages_from_anywhere(package, tmp_path):
+def test_the_packaged_app_renders_its_pages_in_any_language_from_anywhere(package, tmp_path):
     unpacked = tmp_path / "task"
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         archive.extractall(unpacked)
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
-    script = ("import app; from chalicelib.rendering import render; "
-              "print(render('pages/not_found.html', nonce='n', company='Acme'))")
+    script = ("import app; from chalicelib.rendering import render; from chalicelib.i18n import translator; "
+              "print(render('pages/not_found.html', nonce='n', company='Acme', _=translator('fr'), lang='fr'))")
     result = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(unpacked), "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr
-    assert "couldn't find this survey" in result.stdout
+    assert "Nous n'avons pas trouvé cette enquête" in result.stdout
 
 
 def test_the_template_wires_the_api_and_the_jobs_queue_handler_with_the_stage_policy(package):

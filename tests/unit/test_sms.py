@@ -175,3 +175,35 @@ def test_a_name_that_reads_as_a_link_is_left_out_so_the_sms_holds_one_link(name)
     assert name not in text
     assert_one_segment_with_only(text, url)
     assert text.startswith("Hi, ")
+
+
+# --- languages -----------------------------------------------------------------------------
+
+def localized(locale: str, kind: SurveyKind = SurveyKind.NPS, base_url: str = API_GATEWAY_URL, **more) -> Survey:
+    survey = a_survey(name="Ada", agent="Sam", base_url=base_url, kind=kind)
+    return survey.model_copy(update={"customer": survey.customer.model_copy(update={"locale": locale}), **more})
+
+
+@pytest.mark.parametrize("locale", ["es", "fr", "de", "pt-BR"])
+@pytest.mark.parametrize("resurvey", [False, True])
+@pytest.mark.parametrize("reminder", [False, True])
+def test_every_language_has_a_one_segment_wording_for_every_message(locale, resurvey, reminder):
+    for base_url in BASES:
+        for company in COMPANIES:
+            survey = localized(locale, base_url=base_url, followup_id="fu_x" if resurvey else None)
+            token = tokens.issue(survey.survey_id).token
+            text = sms.compose(survey, token, Settings(company_name=company), reminder=reminder)
+            assert_one_segment_with_only(text, links.choose_url(survey.base_url, token))
+            assert not text.startswith(("Hi", "Reminder", "Rate", "Issue")), text  # not English
+
+
+@pytest.mark.parametrize("locale,start", [
+    ("es", "Hola Ada, gracias por contactar con Acme. ¿Que tal le atendio Sam?"),  # ó is not GSM-7: o
+    ("fr-FR", "Bonjour Ada, merci d'avoir contacté Acme. Comment Sam vous a-t-il aidé ?"),  # é is
+    ("de", "Hallo Ada, danke für Ihre Anfrage bei Acme. Wie hat Sam Ihnen geholfen?"),
+    ("pt-BR", "Ola Ada, obrigado por contatar a Acme. Como foi o atendimento de Sam?"),
+])
+def test_the_personal_wording_fits_in_every_language_with_a_short_domain(locale, start):
+    survey = localized(locale, base_url="https://s.acme.example")
+    text = sms.compose(survey, tokens.issue(survey.survey_id).token, Settings(company_name="Acme"))
+    assert text.startswith(start), text

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import i18n
 from chalicelib.delivery.sms import SEGMENT_SEPTETS, septets
 from chalicelib.models import InboundSms
 from chalicelib.scoring import SurveyKind
@@ -35,6 +36,14 @@ def test_start(body):
                                         ("10!", 10), (" Ten ", 10), ("0", 0), ("8.", 8), ("  7  ", 7),
                                         ("8 out of 10", 8), ("zero", 0), ("10!!!", 10), ("5/5", 5)])
 def test_scores(body, value):
+    reply = classify(body)
+    assert isinstance(reply, Score) and reply.value == value
+
+
+@pytest.mark.parametrize("body,value", [("nueve", 9), ("Neuf", 9), ("neun", 9), ("nove", 9), ("três", 3),
+                                        ("fünf", 5), ("zéro", 0), ("9 de 10", 9), ("8 sur 10", 8), ("7 von 10", 7),
+                                        ("¡diez!", 10)])
+def test_scores_written_in_the_languages_we_survey_in(body, value):
     reply = classify(body)
     assert isinstance(reply, Score) and reply.value == value
 
@@ -70,9 +79,19 @@ def test_malformed_messages_are_refused(change):
         InboundSms.model_validate(message)
 
 
+ENGLISH, PORTUGUESE = i18n.translator("en"), i18n.translator("pt-BR")
+
+
 def test_replies_fit_one_segment_and_drop_a_name_that_does_not():
-    assert fit("{company}: thank you!", "Acme") == "Acme: thank you!"
+    assert fit(ENGLISH, "Thank you!", "Acme") == "Acme: Thank you!"
     long_name = "A" * 150
-    text = fit("{company}: you will get no more survey texts from us. Reply START to opt back in.", long_name)
+    text = fit(ENGLISH, "You will get no more survey texts from us. Reply START to opt back in.", long_name)
     assert long_name not in text and septets(text) <= SEGMENT_SEPTETS
-    assert fit("{company}: hi", "北京") == "hi"
+    assert fit(ENGLISH, "Hi", "北京") == "Hi"
+
+
+def test_replies_in_a_language_gsm_lacks_accents_for_are_written_without_them():
+    body = PORTUGUESE("Thank you! We recorded your score of {score}.", score=9)
+    assert septets(body) is None  # "Obrigado! Registámos a sua pontuação": ç and ã are not GSM-7
+    text = fit(PORTUGUESE, body, "Açaí")
+    assert text.startswith("Acai: ") and "9" in text and septets(text) <= SEGMENT_SEPTETS
