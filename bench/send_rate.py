@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from types import SimpleNamespace
 
 from bench.env import TABLE
 from bench.events import LambdaContext, rest_event
+from devstack import local_process
 
 SENDER = "surveys@example.com"
 SURVEY_HEADER = re.compile(rb"^X-Closeloop-Survey: (\S+)\r?$", re.M)
@@ -122,26 +122,11 @@ class MotoServer:
     def start(self) -> "MotoServer":
         self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("moto's server exited at start")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("moto's server did not start within 30 s")
+        local_process.wait_until_listening(self.process, self.port, "moto's server")
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        local_process.stop(self.process)
 
 
 class JobsQueue:

