@@ -8,12 +8,14 @@ from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
     auth, clock, delivery, detractors, edge, escalation, followups, helpdesks, jobs, pages, recovery, reminders,
-    ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
+    reports, ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
 )
 from chalicelib.models import (
-    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, SendReminder, SendResurvey, SendSurvey,
-    SuppressionIn, SuppressionKey, SuppressionQuery,
+    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, SendReminder, SendResurvey,
+    SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
 )
+from chalicelib import responses
+from chalicelib.models import ResponseExportQuery, ResponseQuery
 from chalicelib.storage import get_store
 
 app = Chalice(app_name="closeloop")
@@ -91,6 +93,43 @@ def get_followup_stats():
     except edge.InputError as error:
         return error.response()
     return recovery.followup_stats(start, end)
+
+
+@app.route("/v1/reports/summary", methods=["GET"], authorizer=api_key)
+def get_report_summary():
+    """NPS or CSAT per day, agent, team or channel, from the counters kept at write time (chalicelib/reports.py)."""
+    try:
+        return reports.summary(edge.query(app.current_request, ReportQuery))
+    except edge.InputError as error:
+        return error.response()
+
+
+# --- responses (bearer API key) -----------------------------------------------------------
+
+@app.route("/v1/responses", methods=["GET"], authorizer=api_key)
+def list_responses():
+    """Responses newest first, filtered, paged by an opaque cursor (chalicelib/responses.py)."""
+    try:
+        return responses.list_view(edge.query(app.current_request, ResponseQuery), clock.now())
+    except edge.InputError as error:
+        return error.response()
+
+
+@app.route("/v1/responses.csv", methods=["GET"], authorizer=api_key)
+def export_responses():
+    """One CSV page of the export; the next page's URL is in `Link` (and its cursor in `X-Next-Cursor`)."""
+    request = app.current_request
+    try:
+        query, now = edge.query(request, ResponseExportQuery), clock.now()
+        page = responses.export_page(query, now)
+    except edge.InputError as error:
+        return error.response()
+    headers = {"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+               "Content-Disposition": f'attachment; filename="{responses.file_name(query, now)}"'}
+    if page.next_cursor:
+        link = responses.next_link(edge.base_url(request), request.query_params, page.next_cursor)
+        headers.update({"X-Next-Cursor": page.next_cursor, "Link": f'<{link}>; rel="next"'})
+    return Response(status_code=200, body=page.text, headers=headers)
 
 
 # --- follow-ups (bearer API key) ----------------------------------------------------------

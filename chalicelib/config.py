@@ -57,6 +57,8 @@ class Settings(BaseModel):
     sms_quiet_start: str = "09:00"
     sms_quiet_end: str = "20:00"
     default_timezone: str = "UTC"
+    # Reports count by day: the survey's send date on this clock (an IANA name).
+    reporting_timezone: str = "UTC"
     # Customer-facing text: the customer's locale if a catalog has it, else this language.
     default_language: str = "en"
     # Most messages sent per second, across every concurrent handler (SES's account maximum
@@ -78,6 +80,10 @@ class Settings(BaseModel):
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError("default_timezone must be an IANA time zone such as America/New_York") from error
+        try:
+            ZoneInfo(self.reporting_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("reporting_timezone must be an IANA time zone such as America/New_York") from error
         return self
 
     @model_validator(mode="after")

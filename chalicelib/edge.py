@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qs
 
@@ -91,6 +93,38 @@ def decode_cursor(cursor: str, is_valid: Callable[[Any], bool]) -> Any:
         raise InputError(400, "validation_error", "the request has invalid fields",
                          [{"field": "cursor", "message": "not a cursor this API returned", "type": "invalid_cursor"}])
     return key
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def instant(field: str, text: str, day_end: bool = False) -> datetime:
+    """A query parameter's moment: an ISO 8601 date-time with a zone, or a date `YYYY-MM-DD` (UTC):
+    its midnight, or with `day_end` the next midnight (a whole day, as the end of a range).
+    A 400 naming `field` when it is neither."""
+    text = text.strip()
+    if _DATE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise bad_field(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
+        midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        return midnight + timedelta(days=1) if day_end else midnight
+    # An unencoded "+01:00" in a query string arrives as " 01:00".
+    text = re.sub(r" ([0-9]{2}:?[0-9]{2})$", r"+\1", text)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise bad_field(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
+    if value.tzinfo is None:
+        raise bad_field(field, "must include a time zone, e.g. 2026-11-24T10:00:00Z")
+    return value.astimezone(timezone.utc)
+
+
+def bad_field(field: str, message: str) -> InputError:
+    """A 400 naming one field of the request."""
+    return InputError(400, "validation_error", f"{field}: {message}",
+                      [{"field": field, "message": message, "type": "value_error"}])
 
 
 def _field_error(error: dict) -> dict:

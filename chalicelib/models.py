@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Literal, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -197,6 +198,75 @@ class FollowUpQuery(_Strict):
     overdue: Optional[bool] = None
     limit: int = Field(50, ge=1, le=200)
     cursor: Optional[Annotated[str, StringConstraints(min_length=1, max_length=2048)]] = None
+
+
+# --- HTTP: responses (listing and CSV export) ----------------------------------------------
+
+Moment = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ResponseQuery(_Strict):
+    """GET /v1/responses query string. `from`/`to` stay text here: chalicelib/responses.py reads
+    them as moments (dates or date-times) and checks the range, naming the field."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Optional[Moment] = Field(None, alias="from")
+    to: Optional[Moment] = None
+    survey: Optional[SurveyKind] = None
+    channel: Optional[Channel] = None
+    agent: Optional[Identifier] = None
+    team: Optional[Name] = None
+    min_score: Optional[int] = Field(None, ge=0, le=10)
+    max_score: Optional[int] = Field(None, ge=0, le=10)
+    has_comment: Optional[bool] = None
+    limit: int = Field(50, ge=1, le=200)
+    cursor: Optional[Annotated[str, StringConstraints(min_length=1, max_length=2048)]] = None
+
+    @model_validator(mode="after")
+    def _score_range(self) -> "ResponseQuery":
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise PydanticCustomError("score_range", "must not be greater than max_score", {"field": "min_score"})
+        return self
+
+
+class ResponseExportQuery(ResponseQuery):
+    """GET /v1/responses.csv: the same filters; `limit` is rows per CSV page."""
+    limit: int = Field(5000, ge=1, le=5000)
+
+
+# --- HTTP: reports -------------------------------------------------------------------------
+
+REPORT_MAX_DAYS = 400
+
+
+def _day(value):
+    """A day written YYYY-MM-DD, nothing looser (pydantic would also take a number of seconds)."""
+    try:
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+class ReportQuery(_Strict):
+    """GET /v1/reports/summary query string: a survey kind, inclusive days, one grouping."""
+    survey: SurveyKind
+    from_: Day = Field(alias="from")
+    to: Day
+    group_by: Literal["all", "day", "agent", "team", "channel"] = "all"
+
+    @model_validator(mode="after")
+    def _a_range(self) -> "ReportQuery":
+        if self.from_ > self.to:
+            raise PydanticCustomError("date_order", "must not be after to", {"field": "from"})
+        if (self.to - self.from_).days + 1 > REPORT_MAX_DAYS:
+            raise PydanticCustomError("range_too_long", f"the range may span at most {REPORT_MAX_DAYS} days",
+                                      {"field": "to"})
+        return self
 
 
 # --- queue jobs ----------------------------------------------------------------------------

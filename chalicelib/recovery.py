@@ -12,14 +12,12 @@ A re-survey response never opens a follow-up or alerts: it only records the outc
 from __future__ import annotations
 
 import logging
-import re
 import statistics
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, Optional
 
-from chalicelib import clock, jobs, scoring, tokens
+from chalicelib import clock, edge, jobs, scoring, tokens
 from chalicelib.config import get_settings
-from chalicelib.edge import InputError
 from chalicelib.models import (
     FollowUp, FollowUpEvent, FollowUpStatus, SendResurvey, SendSurvey, Survey, SurveyStatus,
 )
@@ -155,7 +153,6 @@ def _update_followup(store: Store, followup_id: str, change: Callable[[FollowUp]
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=366)
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def stats_window(params: Optional[dict], now: Optional[datetime] = None) -> tuple[datetime, datetime]:
@@ -165,38 +162,14 @@ def stats_window(params: Optional[dict], now: Optional[datetime] = None) -> tupl
     """
     params, now = params or {}, now or clock.now()
     start_text, end_text = params.get("from"), params.get("to")
-    end = _instant("to", end_text) if end_text else now
-    start = _instant("from", start_text) if start_text else end - DEFAULT_WINDOW
+    end = edge.instant("to", end_text) if end_text else now
+    start = edge.instant("from", start_text) if start_text else end - DEFAULT_WINDOW
     if start >= end:
-        raise _bad("from", f"must be earlier than to ({clock.iso(end)})")
+        raise edge.bad_field("from", f"must be earlier than to ({clock.iso(end)})")
     if end - start > MAX_WINDOW:
         field = "to" if end_text else "from"
-        raise _bad(field, f"the range from..to may span at most {MAX_WINDOW.days} days")
+        raise edge.bad_field(field, f"the range from..to may span at most {MAX_WINDOW.days} days")
     return start, end
-
-
-def _instant(field: str, text: str) -> datetime:
-    text = text.strip()
-    if _DATE.fullmatch(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise _bad(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
-        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    # An unencoded "+01:00" in a query string arrives as " 01:00".
-    text = re.sub(r" ([0-9]{2}:?[0-9]{2})$", r"+\1", text)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise _bad(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
-    if value.tzinfo is None:
-        raise _bad(field, "must include a time zone, e.g. 2026-11-24T10:00:00Z")
-    return value.astimezone(timezone.utc)
-
-
-def _bad(field: str, message: str) -> InputError:
-    return InputError(400, "validation_error", f"{field}: {message}",
-                      [{"field": field, "message": message, "type": "value_error"}])
 
 
 def followup_stats(start: datetime, end: datetime, now: Optional[datetime] = None,

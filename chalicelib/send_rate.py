@@ -28,7 +28,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from botocore.exceptions import ClientError
 
@@ -107,16 +107,28 @@ def take_slot(channel: Channel, store: Store, settings: Optional[Settings] = Non
     return _slot(moment_us / 1_000_000, now, per_second)
 
 
-def wait_for(slot: Slot) -> None:
-    """Right before the provider call: sleep until the slot's moment; raises Deferred when it is
-    too late to use (nothing sent: the job reserves afresh a second later)."""
-    pause = slot.at - clock.now().timestamp()
-    if pause > 0:
-        _sleep(pause)
-    late = clock.now().timestamp() - slot.until
-    if late >= 0:
-        log.info("send-rate moment lapsed %.3f s before its send; deferred", late)
-        raise Deferred(1)
+# A handler that keeps missing its moments (starved of CPU) gives the job back to the queue.
+_RETAKES = 3
+
+
+def wait_for(slot: Slot, retake: Optional[Callable[[], Slot]] = None) -> None:
+    """Right before the provider call: sleep until the slot's moment. A moment that lapsed (a
+    slow handler) is not used: `retake` reserves a fresh one, waited for here when it is near,
+    else Deferred (nothing sent; the job goes back to the queue, carrying the new moment)."""
+    for retakes in range(_RETAKES + 1):
+        pause = slot.at - clock.now().timestamp()
+        if pause > 0:
+            _sleep(pause)
+        late = clock.now().timestamp() - slot.until
+        if late < 0:
+            return
+        log.info("send-rate moment lapsed %.3f s before its send", late)
+        if retake is None or retakes == _RETAKES:
+            break
+        slot = retake()
+        if slot.defer:
+            raise Deferred(slot.defer, slot.booking)
+    raise Deferred(1)
 
 
 def _slot(moment: float, now: float, per_second: float) -> Slot:

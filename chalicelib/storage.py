@@ -17,11 +17,17 @@ Items
                `expires_ttl`: epoch seconds, the table's TTL attribute)
 - send rate:   pk=SENDRATE#<channel>          sk=SENDRATE  (`next_us`: the channel's next free send
                moment, epoch microseconds; see chalicelib/send_rate.py)
+- report counter: pk=AGG#<kind>#<dimension>#<shard> sk=<day>#<group> (`sent`, `responses`, `s0`..`s10`;
+               moved in the same transaction as the send or response they count: chalicelib/aggregates.py)
 
-Indexes (sparse: only follow-ups carry their keys)
+Indexes (sparse: only follow-ups, and surveys with a counted response, carry their keys)
 - followups: fu_pk=FOLLOWUP, fu_sk=<opened_at>#<id>: every follow-up, newest first, for listing.
 - due:       due_pk=DUE, due_sk=<due_at>#<id>: follow-ups that are still open and not yet escalated,
              earliest deadline first; the escalation scan reads only what is due.
+- responses: rs_pk=RESPONSE#<yyyy-mm of responded_at>, rs_sk=<responded_at>#<survey_id>: surveys with a
+             counted response, one partition per month (GET /v1/responses reads the months of its range,
+             newest first). Set by the write that records or changes a response, removed by the one that
+             withdraws it.
 
 Because page views share the survey's partition, one descending Query returns the survey and its
 latest views: recording a response is that Query plus one transaction (2 requests).
@@ -30,14 +36,14 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterator, Optional, Sequence
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, clock
+from chalicelib import aggregates, aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models import (
     CLOSED_STATUSES, ApiKey, ContactKind, FollowUp, FollowUpStatus, Suppression, Survey, SurveyOpen, SurveyStatus,
@@ -138,6 +144,20 @@ def _open_marker_write(table_name: str, followup: FollowUp) -> dict:
         **key, **_to_item({"followup_id": followup.followup_id, "opened_at": clock.iso(followup.opened_at)})}}}
 
 
+def _counter_writes(table_name: str, changes: Sequence[aggregates.CounterChange]) -> list[dict]:
+    """Transaction items that add each change's deltas to its counter item (created on first use)."""
+    writes = []
+    for change in changes:
+        names = {f"#c{i}": name for i, name in enumerate(change.deltas)}
+        values = {f":c{i}": {"N": str(n)} for i, n in enumerate(change.deltas.values())}
+        writes.append({"Update": {
+            "TableName": table_name, "Key": _key(change.pk, change.sk),
+            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names))),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }})
+    return writes
+
+
 def _followups(items: list[dict]) -> list[FollowUp]:
     return [FollowUp.model_validate(_from_item(item)) for item in items]
 
@@ -160,6 +180,23 @@ def throttle_pk(kind: ContactKind, value: str) -> str:
 
 def customer_pk(customer_id: str) -> str:
     return f"CUSTOMER#{customer_id}"
+
+
+def response_keys(survey_id: str, responded_at: datetime) -> dict[str, str]:
+    """A responded survey's keys in the responses index: its month's partition, then time and id."""
+    at = clock.iso(responded_at)
+    return {"rs_pk": f"RESPONSE#{at[:7]}", "rs_sk": f"{at}#{survey_id}"}
+
+
+def _earlier_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def _first_month(position: str) -> str:
+    """The newest month a response older than `position` can be in (see Store.responses)."""
+    month = position[:7]
+    return _earlier_month(month) if position == f"{month}-01T00:00:00.000Z" else month
 
 
 class Store:
@@ -295,6 +332,10 @@ class Store:
         if resolved is not None:
             sets.append("resolved = :resolved")
             values[":resolved"] = resolved
+        # The responses index lists it by its first response time (responded_at, kept on a change).
+        sets += ["rs_pk = :rs_pk", "rs_sk = :rs_sk"]
+        keys = response_keys(survey.survey_id, survey.responded_at or at)
+        values.update({":rs_pk": keys["rs_pk"], ":rs_sk": keys["rs_sk"]})
         items = [{"Update": {
             "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -304,8 +345,11 @@ class Store:
         }}]
         if survey_open is not None:
             items.append({"Update": self._open_verdict_update(survey_open)})
+        # The report counters move with the response: the old score's count to the new one.
+        items += _counter_writes(self.table_name, aggregates.response_changes(
+            survey, survey.score, score, get_settings().reporting_timezone))
         try:
-            self.db.transact_write_items(TransactItems=items)
+            self._transact(items)
         except ClientError as error:
             if _is_condition_failure(error):
                 raise ConditionFailed("the response changed meanwhile or the survey expired") from error
@@ -313,13 +357,16 @@ class Store:
         return survey.response_version + 1
 
     def withdraw_response(self, survey: Survey, survey_open: SurveyOpen, at: datetime) -> None:
-        """Uncount a response that turned out to come from a scanner sweep."""
+        """Uncount a response that turned out to come from a scanner sweep (its report counts too)."""
+        counters = _counter_writes(self.table_name, aggregates.response_changes(
+            survey, survey.score, None, get_settings().reporting_timezone))
         try:
-            self.db.transact_write_items(TransactItems=[
+            self._transact([
                 {"Update": {
                     "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
                     "UpdateExpression": "SET #status = :sent, response_updated_at = :now, "
-                                        "response_version = response_version + :one REMOVE score, responded_at",
+                                        "response_version = response_version + :one "
+                                        "REMOVE score, responded_at, rs_pk, rs_sk",
                     "ConditionExpression": "response_version = :version",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": _to_item({":sent": SurveyStatus.SENT.value, ":one": 1,
@@ -327,18 +374,38 @@ class Store:
                                                            ":version": survey.response_version}),
                 }},
                 {"Update": self._open_verdict_update(survey_open)},
+                *counters,
             ])
         except ClientError as error:
             if _is_condition_failure(error):
                 raise ConditionFailed("the response changed meanwhile") from error
             raise
 
-    def mark_sent(self, survey_id: str, at: datetime, message_id: str) -> None:
-        self._update_survey(survey_id, "SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid "
-                                       "REMOVE send_lease_until, failure_reason",
-                            {":sent": SurveyStatus.SENT.value, ":at": clock.iso(at), ":mid": message_id,
-                             ":scheduled": SurveyStatus.SCHEDULED.value},
-                            condition="#status = :scheduled")
+    def mark_sent(self, survey_id: str, at: datetime, message_id: str, survey: Optional[Survey] = None) -> None:
+        """The survey went out. With `survey` (as read by the send), its report counters count the
+        send in the same write (a transaction), so a send is counted exactly when it is marked."""
+        expression = ("SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid "
+                      "REMOVE send_lease_until, failure_reason")
+        values = {":sent": SurveyStatus.SENT.value, ":at": clock.iso(at), ":mid": message_id,
+                  ":scheduled": SurveyStatus.SCHEDULED.value}
+        changes = aggregates.sent_changes(survey, at, get_settings().reporting_timezone) if survey else []
+        if not changes:
+            self._update_survey(survey_id, expression, values, condition="#status = :scheduled")
+            return
+        try:
+            self._transact([
+                {"Update": {
+                    "TableName": self.table_name, "Key": _key(survey_pk(survey_id), "SURVEY"),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :scheduled",
+                    "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": _to_item(values),
+                }},
+                *_counter_writes(self.table_name, changes),
+            ])
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(f"survey {survey_id} is not in the expected state") from error
+            raise
 
     def mark_failed(self, survey_id: str, reason: str) -> None:
         self._update_survey(survey_id, "SET #status = :failed, failure_reason = :reason, send_done_at = :at "
@@ -587,6 +654,75 @@ class Store:
         return (key["fu_pk"] == "FOLLOWUP" and key["sk"] == "FOLLOWUP" and key["pk"] == followup_pk(followup_id)
                 and bool(followup_id) and sk_id == followup_id and bool(opened))
 
+    def responses(self, start: datetime, position: str, *, kind: Optional[str] = None,
+                  channel: Optional[str] = None, agent: Optional[str] = None, team: Optional[str] = None,
+                  min_score: Optional[int] = None, max_score: Optional[int] = None,
+                  has_comment: Optional[bool] = None, batch: int = 100,
+                  max_queries: int = 20) -> Iterator[tuple[Optional[Survey], str]]:
+        """Responded surveys from `position` back to `start`, newest first, through the responses index.
+
+        `position` is where to go on: a time (clock.iso: everything before it) or an index sort key
+        `<responded_at>#<survey_id>` (everything after it in newest-first order). Yields
+        (survey, its sort key) for each survey that passes the filters; after `max_queries` queries
+        it yields (None, position) once, the place to go on from, and stops. When it simply ends,
+        the range is done. Filters are applied by DynamoDB after its Limit, so a query may yield
+        nothing; `batch` is the Limit of each query (DynamoDB also stops at 1 MB).
+        """
+        conditions, names, values = [], {}, {}
+        for name, value in (("kind", kind), ("channel", channel), ("team", team)):
+            if value is not None:
+                conditions.append(f"#{name} = :{name}")
+                names[f"#{name}"], values[f":{name}"] = name, value
+        if agent is not None:
+            conditions.append("#agent.#id = :agent")
+            names.update({"#agent": "agent", "#id": "id"})
+            values[":agent"] = agent
+        if min_score is not None or max_score is not None:
+            names["#score"] = "score"
+        if min_score is not None:
+            conditions.append("#score >= :min")
+            values[":min"] = min_score
+        if max_score is not None:
+            conditions.append("#score <= :max")
+            values[":max"] = max_score
+        if has_comment is not None:
+            names["#comment"] = "comment"
+            conditions.append("attribute_exists(#comment)" if has_comment else "attribute_not_exists(#comment)")
+        lowest = clock.iso(start)  # rs_sk "<time>#<id>" of a response at exactly `start` sorts after it
+        oldest_month, month = lowest[:7], _first_month(position)
+        queries = 0
+        while position > lowest and month >= oldest_month:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": RESPONSES_INDEX, "ScanIndexForward": False,
+                # BETWEEN is inclusive: a time `position` excludes a response at exactly that time
+                # ("<time>#<id>" sorts after "<time>"), a sort key is excluded by ExclusiveStartKey.
+                "KeyConditionExpression": "rs_pk = :month AND rs_sk BETWEEN :lowest AND :position",
+                "ExpressionAttributeValues": _to_item({**values, ":month": f"RESPONSE#{month}",
+                                                       ":lowest": lowest, ":position": position}),
+                "Limit": batch,
+            }
+            if conditions:
+                kwargs.update(FilterExpression=" AND ".join(conditions), ExpressionAttributeNames=names)
+            survey_id = position.partition("#")[2]
+            if survey_id and position[:7] == month:
+                kwargs["ExclusiveStartKey"] = _to_item({"pk": survey_pk(survey_id), "sk": "SURVEY",
+                                                        "rs_pk": f"RESPONSE#{month}", "rs_sk": position})
+            while True:
+                if queries == max_queries:
+                    yield None, position
+                    return
+                page = self.db.query(**kwargs)
+                queries += 1
+                for item in map(_from_item, page["Items"]):
+                    yield Survey.model_validate(item), item["rs_sk"]
+                if "LastEvaluatedKey" not in page:
+                    break
+                position = page["LastEvaluatedKey"]["rs_sk"]["S"]
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            # This month is done: what remains is older than its first moment.
+            position = min(position, f"{month}-01T00:00:00.000Z")
+            month = _earlier_month(month)
+
     def next_in_rotation(self, name: str) -> int:
         """0, 1, 2, ... across all callers: one atomic counter per rotation (round-robin owners)."""
         response = self.db.update_item(
@@ -612,6 +748,31 @@ class Store:
                 found[item["pk"]["S"].removeprefix("COUNTER#")] = int(item["n"]["N"])
             request = response.get("UnprocessedKeys") or None
         return found
+
+    # --- report counters -------------------------------------------------------------------
+
+    def read_counters(self, kind: str, dimension: str, first_day: date, last_day: date
+                      ) -> Iterator[tuple[date, str, dict[str, int]]]:
+        """(day, group, counts) of every counter item of a dimension in [first_day, last_day], one
+        per shard that has one: a Query per shard (aggregates.SHARDS), paged past 1 MB."""
+        for shard in range(aggregates.SHARDS):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+                # U+10FFFF sorts (as UTF-8) after every character a group name can hold.
+                "ExpressionAttributeValues": _to_item({
+                    ":pk": aggregates.counter_pk(kind, dimension, shard), ":first": f"{first_day.isoformat()}#",
+                    ":last": f"{last_day.isoformat()}#\U0010ffff"}),
+            }
+            while True:
+                page = self.db.query(**kwargs)
+                for item in map(_from_item, page["Items"]):
+                    day, _, group = item["sk"].partition("#")
+                    yield (date.fromisoformat(day), group,
+                           {k: v for k, v in item.items() if k not in ("pk", "sk")})
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- sending rate ----------------------------------------------------------------------
 
@@ -806,6 +967,7 @@ def reset_store() -> None:
 
 FOLLOWUPS_INDEX = "followups"
 DUE_INDEX = "due"
+RESPONSES_INDEX = "responses"
 
 
 def _index(name: str, hash_key: str, range_key: str, projection: str) -> dict:
@@ -819,9 +981,10 @@ TTL_ATTRIBUTE = "expires_ttl"
 TABLE_DEFINITION = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
-                             for name in ("pk", "sk", "fu_pk", "fu_sk", "due_pk", "due_sk")],
+                             for name in ("pk", "sk", "fu_pk", "fu_sk", "due_pk", "due_sk", "rs_pk", "rs_sk")],
     "GlobalSecondaryIndexes": [_index(FOLLOWUPS_INDEX, "fu_pk", "fu_sk", "ALL"),
-                               _index(DUE_INDEX, "due_pk", "due_sk", "KEYS_ONLY")],
+                               _index(DUE_INDEX, "due_pk", "due_sk", "KEYS_ONLY"),
+                               _index(RESPONSES_INDEX, "rs_pk", "rs_sk", "ALL")],
     "BillingMode": "PAY_PER_REQUEST",
 }
 
@@ -835,9 +998,59 @@ def create_table(table_name: str, client=None) -> None:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
     db.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    add_missing_indexes(table_name, db)
     try:  # markers that carry `expires_ttl` (helpdesk webhook deliveries) expire by themselves
         db.update_time_to_live(TableName=table_name,
                                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
     except ClientError as error:
         if error.response["Error"]["Code"] != "ValidationException":  # already enabled
             raise
+
+
+def add_missing_indexes(table_name: str, client=None) -> list[str]:
+    """Start creating each index of TABLE_DEFINITION an existing table lacks (a table made before
+    the index was added); returns their names. DynamoDB builds one at a time and backfills it from
+    the items already stored (minutes on a large table; queries need it ACTIVE)."""
+    db = client or aws.client("dynamodb")
+    existing = {index["IndexName"] for index in
+                db.describe_table(TableName=table_name)["Table"].get("GlobalSecondaryIndexes", [])}
+    missing = [index for index in TABLE_DEFINITION["GlobalSecondaryIndexes"] if index["IndexName"] not in existing]
+    for index in missing:
+        db.update_table(TableName=table_name, AttributeDefinitions=TABLE_DEFINITION["AttributeDefinitions"],
+                        GlobalSecondaryIndexUpdates=[{"Create": index}])
+        for _ in range(600):  # DynamoDB takes one index creation at a time
+            indexes = db.describe_table(TableName=table_name)["Table"].get("GlobalSecondaryIndexes", [])
+            if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+                break
+            time.sleep(0.5)
+    return [index["IndexName"] for index in missing]
+
+
+def backfill_response_keys(table_name: str, client=None) -> int:
+    """Give every responded survey that lacks them its responses-index keys (responses recorded
+    before the index existed); returns how many were set. An operator's one-off (`python -m ops
+    responses backfill`): one Scan of the table, one conditional update per survey found."""
+    db = client or aws.client("dynamodb")
+    kwargs: dict[str, Any] = {
+        "TableName": table_name, "ProjectionExpression": "pk, responded_at",
+        "FilterExpression": "sk = :survey AND attribute_exists(responded_at) AND attribute_not_exists(rs_pk)",
+        "ExpressionAttributeValues": {":survey": {"S": "SURVEY"}},
+    }
+    done = 0
+    while True:
+        page = db.scan(**kwargs)
+        for item in map(_from_item, page["Items"]):
+            keys = response_keys(item["pk"].removeprefix("SURVEY#"), clock.parse_iso(item["responded_at"]))
+            try:  # only if the response is still the one read (a withdrawal removes responded_at)
+                db.update_item(TableName=table_name, Key=_key(item["pk"], "SURVEY"),
+                               UpdateExpression="SET rs_pk = :rs_pk, rs_sk = :rs_sk",
+                               ConditionExpression="responded_at = :at AND attribute_not_exists(rs_pk)",
+                               ExpressionAttributeValues=_to_item({":rs_pk": keys["rs_pk"], ":rs_sk": keys["rs_sk"],
+                                                                   ":at": item["responded_at"]}))
+                done += 1
+            except ClientError as error:
+                if not _is_condition_failure(error):
+                    raise
+        if "LastEvaluatedKey" not in page:
+            return done
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

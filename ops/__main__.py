@@ -6,6 +6,8 @@
   python -m ops suppressions list [--kind email]
   python -m ops suppressions add email ada@example.com  (reason "manual")
   python -m ops suppressions lift phone +14155550123   (kind: customer, email or phone)
+  python -m ops responses export --from 2026-01-01 --to 2026-12-31 [--team billing ...] > responses.csv
+  python -m ops responses backfill      (index responses recorded before the responses index existed)
 
 --stage local talks to the running `make run` stack; dev and prod use your AWS credentials and
 the table named in .chalice/config.json. The key is printed once, at creation; only its SHA-256
@@ -50,10 +52,26 @@ def main(argv: list[str] | None = None) -> int:
         command = ledger.add_parser(action, help=text)
         command.add_argument("kind", choices=["customer", "email", "phone"])
         command.add_argument("value", help="the customer id, email address or E.164 phone number")
+    answers = commands.add_parser("responses", help="survey responses").add_subparsers(dest="action", required=True)
+    answers.add_parser("backfill", help="add the responses index (if missing) and index older responses")
+    export = answers.add_parser("export", help="the responses of a range as one CSV file")
+    for name in ("from", "to", "survey", "channel", "agent", "team", "min_score", "max_score", "has_comment"):
+        export.add_argument(f"--{name.replace('_', '-')}", dest=name, help="as in GET /v1/responses.csv")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
     if args.area == "suppressions":
         return _suppressions(args)
+    if args.area == "responses" and args.action == "backfill":
+        from chalicelib import storage
+        from chalicelib.config import get_settings
+
+        table = get_settings().table_name
+        added = storage.add_missing_indexes(table)
+        print(f"indexed {storage.backfill_response_keys(table)} responses"
+              + (f" (added the {', '.join(added)} index)" if added else ""))
+        return 0
+    if args.area == "responses":
+        return _export_responses(args)
 
     from chalicelib import auth
     from chalicelib.storage import get_store
@@ -100,6 +118,33 @@ def _suppressions(args) -> int:
     if entry is None:
         sys.exit(f"{key.kind.value} {key.value} is not suppressed")
     print(f"lifted {entry.kind.value} {entry.value} ({entry.reason.value} since {entry.at:%Y-%m-%d})")
+    return 0
+
+
+def _export_responses(args, out=None) -> int:
+    """Every page of the CSV export, following the cursor, as one file: BOM and header once."""
+    from chalicelib import clock, edge, responses
+    from chalicelib.models import ResponseExportQuery
+
+    out = out or sys.stdout.buffer
+    params = {name: getattr(args, name) for name in ("from", "to", "survey", "channel", "agent", "team",
+                                                      "min_score", "max_score", "has_comment")}
+    params = {name: value for name, value in params.items() if value is not None}
+    now, cursor, rows = clock.now(), None, 0
+    try:
+        while True:
+            query = edge.validate(ResponseExportQuery, {**params, **({"cursor": cursor} if cursor else {})})
+            page = responses.export_page(query, now)
+            out.write((page.text if cursor is None else page.text[len(responses.HEADER):]).encode("utf-8"))
+            rows += page.rows
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    except edge.InputError as error:
+        named = [f"--{field['field'].replace('_', '-')}: {field['message']}" for field in error.fields]
+        sys.exit("; ".join(named) or error.message)
+    out.flush()
+    print(f"{rows} responses", file=sys.stderr)
     return 0
 
 

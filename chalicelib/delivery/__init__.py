@@ -80,7 +80,8 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         return "suppressed"
     try:
         sent = send_once(store, survey, settings, "send", booked=job.send_slot,
-                         complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id))
+                         complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id,
+                                                                     survey=survey))
     except send_rate.Deferred as deferred:
         jobs.enqueue(job.model_copy(update={"send_slot": deferred.booking}), deferred.seconds)
         return "deferred: send rate"
@@ -155,7 +156,7 @@ def _send(store: Store, survey: Survey, settings: Settings, reminder: bool = Fal
         store.set_latest_sms_survey(survey.customer.phone, survey.survey_id, clock.now())
     channel = email if survey.channel is Channel.EMAIL else sms
     if slot is not None:
-        send_rate.wait_for(slot)
+        send_rate.wait_for(slot, retake=lambda: send_rate.take_slot(survey.channel, store, settings))
     try:
         return channel.send(survey, settings, issued.token, reminder=reminder)
     except (ClientError, BotoCoreError, OSError, ValueError) as error:

@@ -165,6 +165,36 @@ def test_a_moment_that_lapsed_before_the_send_is_not_used(at, monkeypatch):
         send_rate.wait_for(Slot(at=T + 0.9, until=T + 1))
 
 
+def test_a_lapsed_moment_is_replaced_by_a_fresh_one_waited_for_in_the_handler(at, monkeypatch):
+    pauses = []
+    monkeypatch.setattr(send_rate, "_sleep", lambda seconds: (pauses.append(seconds), at(clock.now().timestamp() + seconds)))
+    at(T + 1.0)  # too late for the moment at T + 0.5
+    fresh = [Slot(at=T + 1.25, until=T + 1.5)]
+    send_rate.wait_for(Slot(at=T + 0.5, until=T + 0.6), retake=fresh.pop)
+    assert pauses == [pytest.approx(0.25)] and not fresh
+
+
+def test_a_fresh_moment_far_ahead_sends_the_job_back_carrying_it(at):
+    at(T + 1.0)
+    booking = SendSlot(at=T + 60)
+    with pytest.raises(Deferred) as deferred:
+        send_rate.wait_for(Slot(at=T + 0.5, until=T + 0.6), retake=lambda: Slot(at=T + 1, defer=58, booking=booking))
+    assert deferred.value.seconds == 58 and deferred.value.booking == booking
+
+
+def test_a_handler_that_keeps_missing_its_moments_gives_the_job_back(at):
+    at(T + 5.0)
+    retakes = []
+
+    def retake():
+        retakes.append(1)
+        return Slot(at=T + 1, until=T + 2)  # lapsed again at once
+
+    with pytest.raises(Deferred) as deferred:
+        send_rate.wait_for(Slot(at=T + 0.5, until=T + 0.6), retake=retake)
+    assert deferred.value.seconds == 1 and len(retakes) == send_rate._RETAKES
+
+
 # --- a burst ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("per_second,burst", [(14, 10_000), (100, 10_000), (3, 100), (0.5, 7)])

@@ -1,0 +1,101 @@
+"""Report counters, kept at write time: which counter items a send or a response moves, and by how much.
+
+Every counted send adds 1 to `sent`, every counted response 1 to `responses` and 1 to its score's
+attribute (`s0`..`s10`); a changed score moves 1 from the old score's attribute to the new one; a
+withdrawn response takes both back. Storage puts these updates into the same transaction as the
+write they count, so a count changes exactly when the survey does (chalicelib/storage.py).
+
+Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
+- kind: csat or nps (the scales differ, so nothing mixes them; the kind's "all" counters are its total)
+- dimension: all (group "all"), agent (the agent id), team, channel
+- day: the survey's send date in the stage's `reporting_timezone` (a response counts on the day its
+  survey was sent, so a day's response rate compares like with like)
+- shard: hash(survey_id) % SHARDS. Every response writes one item of every dimension, so each
+  dimension's items would take the whole write rate on one key; SHARDS keys share it (README,
+  "Report counters"). A report reads one Query per shard over its day range.
+
+Re-surveys (the survey after a resolved follow-up) count nothing: they measure the recovery
+(GET /v1/followups/stats), not the agent's service, and would count one customer twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from chalicelib.models import Survey
+
+SHARDS = 32
+DIMENSIONS = ("all", "agent", "team", "channel")
+NO_GROUP = "(none)"  # the group of a survey without an agent or a team
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    """Add `deltas` (attribute -> +n/-n) to one counter item."""
+    pk: str
+    sk: str
+    deltas: dict[str, int]
+
+
+def counter_pk(kind: str, dimension: str, shard: int) -> str:
+    return f"AGG#{kind}#{dimension}#{shard}"
+
+
+def counter_sk(day: date, group: str) -> str:
+    return f"{day.isoformat()}#{group}"
+
+
+def score_attribute(score: int) -> str:
+    return f"s{score}"
+
+
+def shard_of(survey_id: str) -> int:
+    """A stable shard for a survey: all of its changes land on the same items (a score change
+    moves a count within one item)."""
+    return int.from_bytes(hashlib.sha256(survey_id.encode()).digest()[:4], "big") % SHARDS
+
+
+def report_day(at: datetime, timezone: str) -> date:
+    return at.astimezone(ZoneInfo(timezone)).date()
+
+
+def groups_of(survey: Survey) -> dict[str, str]:
+    """The survey's group in every dimension."""
+    return {"all": "all", "agent": survey.agent.id if survey.agent else NO_GROUP,
+            "team": survey.team or NO_GROUP, "channel": survey.channel.value}
+
+
+def counts(survey: Survey) -> bool:
+    """Whether a survey counts in reports at all: re-surveys do not."""
+    return survey.followup_id is None
+
+
+def _changes(survey: Survey, day_at: datetime, timezone: str, deltas: dict[str, int]) -> list[CounterChange]:
+    deltas = {name: n for name, n in deltas.items() if n}
+    if not deltas or not counts(survey):
+        return []
+    day, shard = report_day(day_at, timezone), shard_of(survey.survey_id)
+    return [CounterChange(counter_pk(survey.kind.value, dimension, shard), counter_sk(day, group), deltas)
+            for dimension, group in groups_of(survey).items()]
+
+
+def sent_changes(survey: Survey, sent_at: datetime, timezone: str) -> list[CounterChange]:
+    """The survey was sent at `sent_at`."""
+    return _changes(survey, sent_at, timezone, {"sent": 1})
+
+
+def response_changes(survey: Survey, old_score: Optional[int], new_score: Optional[int],
+                     timezone: str) -> list[CounterChange]:
+    """The survey's counted score goes from `old_score` to `new_score` (None: no response)."""
+    deltas: dict[str, int] = {}
+    if old_score is not None:
+        deltas[score_attribute(old_score)] = -1
+    if new_score is not None:
+        deltas[score_attribute(new_score)] = deltas.get(score_attribute(new_score), 0) + 1
+    deltas["responses"] = (new_score is not None) - (old_score is not None)
+    # The send time decides the day; a survey recorded without one (never through delivery) uses
+    # its planned send time.
+    return _changes(survey, survey.sent_at or survey.send_at, timezone, deltas)

@@ -1,0 +1,245 @@
+"""Report counters on DynamoDB Local: they move in the very writes that send, record, change and
+withdraw (so they always agree with the surveys), and a report's reads do not grow with responses."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
+from itertools import count
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib import aggregates, config, reports, tokens
+from chalicelib.models import Agent, Channel, Customer, OpenVerdict, ReportQuery, Survey, SurveyOpen, SurveyStatus
+from chalicelib.scoring import SurveyKind
+from chalicelib.storage import ConditionFailed
+
+T0 = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
+ZONE = "Asia/Kolkata"  # UTC+5:30: send times near midnight UTC fall on the next day there
+_numbers = count()
+
+
+@pytest.fixture
+def reporting_zone(monkeypatch):
+    monkeypatch.setenv("CLOSELOOP_REPORTING_TIMEZONE", ZONE)
+    config.reset_settings()
+    yield
+    config.reset_settings()
+
+
+def scheduled(kind=SurveyKind.CSAT, agent="agt_7", team="billing", channel=Channel.EMAIL, followup_id=None,
+              at=T0) -> Survey:
+    return Survey(survey_id=tokens.new_survey_id(), interaction_id=f"zd-{next(_numbers)}", kind=kind,
+                  channel=channel, status=SurveyStatus.SCHEDULED,
+                  customer=Customer(id="cus_1", email="ada@example.com", phone="+14155550123"),
+                  agent=Agent(id=agent) if agent else None, team=team, base_url="http://127.0.0.1:8000",
+                  created_at=at, send_at=at, expires_at=at + timedelta(days=400), followup_id=followup_id)
+
+
+def send(store, survey: Survey, at: datetime) -> Survey:
+    store.create_survey(survey)
+    store.mark_sent(survey.survey_id, at, "msg-1", survey=survey)
+    return store.get_survey(survey.survey_id)
+
+
+def respond(store, survey_id: str, score: int, at: datetime) -> None:
+    store.record_response(store.get_survey(survey_id), None, score, None, at)
+
+
+def withdraw(store, survey_id: str, at: datetime) -> None:
+    survey = store.get_survey(survey_id)
+    evidence = SurveyOpen(open_id=f"open-{next(_numbers)}", survey_id=survey_id, at=at, method="POST",
+                          score=survey.score, verdict=OpenVerdict.AUTOMATED, reason="sweep")
+    store.add_open(evidence)
+    store.withdraw_response(survey, evidence, at)
+
+
+def report(store, kind: str, group_by: str, first: date, last: date) -> dict:
+    query = ReportQuery.model_validate({"survey": kind, "from": first.isoformat(), "to": last.isoformat(),
+                                        "group_by": group_by})
+    return {g["key"]: (g["sent"], g["responses"], g["distribution"]) for g in reports.summary(query, store)["groups"]
+            if g["sent"] or g["responses"]}
+
+
+# --- the counters move with the writes ---------------------------------------------------------
+
+def test_a_send_a_response_a_change_and_a_withdrawal(store, reporting_zone):
+    survey = send(store, scheduled(), T0)
+    day = T0.date()
+    assert report(store, "csat", "all", day, day) == {"all": (1, 0, {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0})}
+    respond(store, survey.survey_id, 2, T0 + timedelta(minutes=1))
+    respond(store, survey.survey_id, 5, T0 + timedelta(minutes=2))
+    assert report(store, "csat", "agent", day, day) == {"agt_7": (1, 1, {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1})}
+    withdraw(store, survey.survey_id, T0 + timedelta(minutes=3))
+    assert report(store, "csat", "team", day, day) == {"billing": (1, 0, {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0})}
+
+
+def test_a_refused_write_moves_no_count(store, reporting_zone):
+    survey = send(store, scheduled(), T0)
+    respond(store, survey.survey_id, 4, T0 + timedelta(minutes=1))
+    with pytest.raises(ConditionFailed):  # a stale read: the response changed meanwhile
+        store.record_response(survey, None, 1, None, T0 + timedelta(minutes=2))
+    with pytest.raises(ConditionFailed):  # a second mark of the same send
+        store.mark_sent(survey.survey_id, T0, "msg-2", survey=survey)
+    assert report(store, "csat", "all", T0.date(), T0.date()) == {
+        "all": (1, 1, {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0})}
+
+
+def test_re_surveys_count_nothing(store, reporting_zone):
+    survey = send(store, scheduled(followup_id="fu_x"), T0)
+    respond(store, survey.survey_id, 5, T0 + timedelta(minutes=1))
+    assert report(store, "csat", "all", T0.date(), T0.date()) == {}
+
+
+def test_sends_and_responses_cost_no_extra_request(store, reporting_zone):
+    calls: list[str] = []
+
+    def record(event_name, **_):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    survey = scheduled()
+    store.create_survey(survey)
+    store.db.meta.events.register("before-call.dynamodb", record)
+    try:
+        store.mark_sent(survey.survey_id, T0, "msg-1", survey=survey)
+        respond(store, survey.survey_id, 3, T0 + timedelta(minutes=1))
+    finally:
+        store.db.meta.events.unregister("before-call.dynamodb", record)
+    assert calls == ["TransactWriteItems", "GetItem", "TransactWriteItems"]  # the GetItem is this test's read
+
+
+# --- an independent count over the stored surveys ----------------------------------------------
+
+def expected_report(store, kind: str, group_by: str, first: date, last: date) -> dict:
+    """The report computed from every stored survey, the slow way (a Scan)."""
+    found: dict[str, list] = defaultdict(lambda: [0, Counter()])
+    kwargs = {"TableName": store.table_name, "ConsistentRead": True}
+    while True:
+        page = store.db.scan(**kwargs)
+        for item in page["Items"]:
+            if item["sk"]["S"] != "SURVEY":
+                continue
+            survey = store.get_survey(item["pk"]["S"].removeprefix("SURVEY#"))
+            if survey.kind.value != kind or survey.followup_id is not None or survey.sent_at is None:
+                continue
+            day = survey.sent_at.astimezone(ZoneInfo(ZONE)).date()
+            if not first <= day <= last:
+                continue
+            key = day.isoformat() if group_by == "day" else aggregates.groups_of(survey)[
+                "all" if group_by == "all" else group_by]
+            found[key][0] += 1
+            if survey.score is not None:
+                found[key][1][survey.score] += 1
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    scale = range(1, 6) if kind == "csat" else range(11)
+    return {key: (sent, sum(scores.values()), {str(s): scores[s] for s in scale})
+            for key, (sent, scores) in found.items() if sent or scores}
+
+
+def empty(store) -> None:
+    kwargs = {"TableName": store.table_name, "ConsistentRead": True, "ProjectionExpression": "pk, sk"}
+    while True:
+        page = store.db.scan(**kwargs)
+        for item in page["Items"]:
+            store.db.delete_item(TableName=store.table_name, Key=item)
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+surveys_strategy = st.lists(st.tuples(
+    st.sampled_from([SurveyKind.CSAT, SurveyKind.NPS]), st.sampled_from(["agt_1", "agt_2", None]),
+    st.sampled_from(["billing", "tech", None]), st.sampled_from([Channel.EMAIL, Channel.SMS]),
+    st.integers(min_value=0, max_value=3 * 24 * 60 - 1),  # the send time, in minutes over three days
+    st.booleans(),  # a re-survey
+), min_size=1, max_size=6)
+actions_strategy = st.lists(st.tuples(st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=10),
+                                      st.sampled_from(["respond", "respond", "withdraw"])), max_size=15)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(made=surveys_strategy, actions=actions_strategy)
+def test_reports_match_the_stored_surveys(store, reporting_zone, made, actions):
+    empty(store)  # each example starts from an empty table (the fixture's table outlives examples)
+    start = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+    sent = []
+    for kind, agent, team, channel, minute, resurvey in made:
+        at = start + timedelta(minutes=minute)
+        sent.append(send(store, scheduled(kind=kind, agent=agent, team=team, channel=channel,
+                                          followup_id="fu_x" if resurvey else None, at=at), at))
+    for n, (index, score, action) in enumerate(actions):
+        survey = sent[index % len(sent)]
+        at = start + timedelta(days=4, seconds=n)
+        if action == "withdraw":
+            if store.get_survey(survey.survey_id).score is not None:
+                withdraw(store, survey.survey_id, at)
+        else:
+            respond(store, survey.survey_id, score % 5 + 1 if survey.kind is SurveyKind.CSAT else score, at)
+    first, last = date(2026, 11, 22), date(2026, 11, 27)
+    for kind in ("csat", "nps"):
+        for group_by in ("all", "day", "agent", "team", "channel"):
+            assert report(store, kind, group_by, first, last) == expected_report(store, kind, group_by, first, last)
+
+
+# --- what a report reads -----------------------------------------------------------------------
+
+def reads_of_a_report(store, group_by: str, first: date, last: date) -> tuple[list[str], int]:
+    """The DynamoDB requests of one report, and how many items they returned."""
+    calls, items = [], []
+
+    def before(event_name, **_):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    def after(parsed, **_):
+        items.append(parsed.get("Count", 0))
+
+    store.db.meta.events.register("before-call.dynamodb", before)
+    store.db.meta.events.register("after-call.dynamodb.Query", after)
+    try:
+        report(store, "csat", group_by, first, last)
+    finally:
+        store.db.meta.events.unregister("before-call.dynamodb", before)
+        store.db.meta.events.unregister("after-call.dynamodb.Query", after)
+    return calls, sum(items)
+
+
+def test_a_reports_reads_grow_with_days_and_groups_not_with_responses(store, reporting_zone):
+    agents = ["agt_1", "agt_2", "agt_3"]
+    day = T0.date()
+    for n in range(12):
+        survey = send(store, scheduled(agent=agents[n % 3]), T0)
+        respond(store, survey.survey_id, 5, T0 + timedelta(minutes=1))
+    few_calls, few_items = reads_of_a_report(store, "agent", day, day)
+
+    for n in range(60):  # five times the responses, same day and agents
+        survey = send(store, scheduled(agent=agents[n % 3]), T0)
+        respond(store, survey.survey_id, 1 + n % 5, T0 + timedelta(minutes=1))
+    many_calls, many_items = reads_of_a_report(store, "agent", day, day)
+
+    # One Query per shard, whatever the responses; items at most days x groups x shards.
+    assert few_calls == many_calls == ["Query"] * aggregates.SHARDS
+    assert many_items <= 1 * len(agents) * aggregates.SHARDS
+    assert many_items == len(_agent_shards(store))  # one item per agent and shard it was written in
+    assert report(store, "csat", "agent", day, day)["agt_1"][1] == 24
+
+    # More days: still one Query per shard (a day range is one key range in each shard).
+    calls, _ = reads_of_a_report(store, "day", day - timedelta(days=29), day)
+    assert calls == ["Query"] * aggregates.SHARDS
+
+
+def _agent_shards(store) -> set[tuple[str, int]]:
+    """(agent, shard) of every stored survey."""
+    found, kwargs = set(), {"TableName": store.table_name, "ConsistentRead": True}
+    while True:
+        page = store.db.scan(**kwargs)
+        for item in page["Items"]:
+            if item["sk"]["S"] == "SURVEY":
+                survey = store.get_survey(item["pk"]["S"].removeprefix("SURVEY#"))
+                found.add((survey.agent.id, aggregates.shard_of(survey.survey_id)))
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
