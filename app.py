@@ -8,14 +8,12 @@ from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
     auth, clock, delivery, detractors, edge, escalation, followups, helpdesks, jobs, pages, recovery, reminders,
-    reports, ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
+    reports, responses, ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
 )
 from chalicelib.models import (
-    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, SendReminder, SendResurvey,
-    SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
+    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, ResponseExportQuery,
+    ResponseQuery, SendReminder, SendResurvey, SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
 )
-from chalicelib import responses
-from chalicelib.models import ResponseExportQuery, ResponseQuery
 from chalicelib.storage import get_store
 
 app = Chalice(app_name="closeloop")
