@@ -87,6 +87,9 @@ OptText = Annotated[Optional[Annotated[str, StringConstraints(strip_whitespace=T
                     BeforeValidator(_blank_is_none)]
 
 
+_PHONE = TypeAdapter(Phone)
+
+
 def readable_phone(value: Optional[str]) -> Optional[str]:
     """The phone in E.164, or None: agents type numbers in any format, and one we cannot read
     unambiguously (no country code) must not cost the customer an email survey."""
@@ -96,7 +99,7 @@ def readable_phone(value: Optional[str]) -> Optional[str]:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     try:
-        return TypeAdapter(Phone).validate_python(compact)
+        return _PHONE.validate_python(compact)
     except ValidationError:
         return None
 

@@ -86,6 +86,10 @@ class Translator:
     __call__ = gettext
 
 
+# English needs no catalog: made directly, it reads no file (scoring uses it at import time).
+ENGLISH = Translator((SOURCE_LANGUAGE,))
+
+
 @functools.lru_cache(maxsize=512)  # locales come from API callers: bounded
 def _translator(locale: str, default_language: str) -> Translator:
     wanted = _with_parents(locale) + _with_parents(default_language) + [SOURCE_LANGUAGE]

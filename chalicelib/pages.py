@@ -52,41 +52,37 @@ def browser_page(template: str, request, status: int = 200, **context) -> Respon
     return page(template, i18n.from_accept_language(header, get_settings().default_language), status, **context)
 
 
-def _survey_context(survey: Survey, token: str) -> dict:
+def _scale_page(template: str, survey: Survey, token: str, chosen: Optional[int] = None, **context) -> Response:
+    """A page showing the survey's scale, in its customer's language; `chosen` is the score picked."""
     settings = get_settings()
     _ = translator_for(survey, settings)
     low, high = scoring.endpoint_labels(survey.kind, _)
-    return {
-        "kind": survey.kind.value,
-        "question": scoring.question(survey.kind, settings.company_name, _),
-        "scores": [{"score": s, "label": scoring.score_label(survey.kind, s, _)} for s in scoring.scale(survey.kind)],
-        "low_label": low, "high_label": high,
-        "form_url": links.choose_url(survey.base_url, token),
-        "customer_name": first_name(survey.customer.name),
-        "agent_name": first_name(survey.agent.name) if survey.agent else None,
+    return page(
+        template, _, kind=survey.kind.value,
+        question=scoring.question(survey.kind, settings.company_name, _),
+        scores=[{"score": s, "label": scoring.score_label(survey.kind, s, _)} for s in scoring.scale(survey.kind)],
+        low_label=low, high_label=high, chosen=chosen,
+        chosen_label=scoring.score_label(survey.kind, chosen, _) if chosen is not None else None,
+        form_url=links.choose_url(survey.base_url, token),
+        customer_name=first_name(survey.customer.name),
+        agent_name=first_name(survey.agent.name) if survey.agent else None,
         # A re-survey after a resolved follow-up also asks "Was your issue resolved?".
-        "resurvey": survey.followup_id is not None, "resolved": survey.resolved,
-    }
+        resurvey=survey.followup_id is not None, resolved=survey.resolved, **context)
 
 
 def choose(survey: Survey, token: str, open_id: str) -> Response:
-    return survey_page("choose.html", survey, open_id=open_id, **_survey_context(survey, token))
+    return _scale_page("choose.html", survey, token, open_id=open_id)
 
 
 def landing(survey: Survey, token: str, open_id: str, score: int) -> Response:
-    _ = translator_for(survey, get_settings())
-    return survey_page("landing.html", survey, open_id=open_id, chosen=score,
-                       chosen_label=scoring.score_label(survey.kind, score, _),
+    return _scale_page("landing.html", survey, token, chosen=score, open_id=open_id,
                        confirm_url=links.score_url(survey.base_url, token, score),
-                       dwell_ms=get_settings().confirm_dwell_ms, comment=survey.comment or "",
-                       **_survey_context(survey, token))
+                       dwell_ms=get_settings().confirm_dwell_ms, comment=survey.comment or "")
 
 
 def thanks(survey: Survey, token: str, counted: bool, reason: Optional[str] = None) -> Response:
-    _ = translator_for(survey, get_settings())
-    return survey_page("thanks.html", survey, counted=counted, score=survey.score,
-                       chosen_label=scoring.score_label(survey.kind, survey.score, _) if survey.score is not None else None,
-                       comment=survey.comment, **_survey_context(survey, token))
+    return _scale_page("thanks.html", survey, token, chosen=survey.score, counted=counted, score=survey.score,
+                       comment=survey.comment)
 
 
 def expired(survey: Survey) -> Response:

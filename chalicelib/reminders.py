@@ -57,7 +57,7 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
             store, survey, settings, "reminder", reminder=True, booked=job.send_slot,
             complete=lambda message_id: store.mark_reminded(survey.survey_id, clock.now(), message_id))
     except send_rate.Deferred as deferred:  # the channel's sending rate, as for the survey
-        jobs.enqueue(job.model_copy(update={"send_slot": deferred.booking}), deferred.seconds)
+        deferred.requeue(job)
         return "deferred: send rate"
     except StepInterrupted:
         log.warning("survey %s: an earlier reminder attempt stopped midway; not resent", survey.survey_id)

@@ -7,10 +7,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Callable
 
-from chalicelib.i18n import N_, translator
+from chalicelib.i18n import ENGLISH, N_
 
 Gettext = Callable[..., str]
-ENGLISH = translator(None)
 
 
 class SurveyKind(str, Enum):

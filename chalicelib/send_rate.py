@@ -28,14 +28,13 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from botocore.exceptions import ClientError
 
-from chalicelib import clock
+from chalicelib import clock, jobs
 from chalicelib.config import Settings, get_settings
-from chalicelib.jobs import MAX_DELAY_SECONDS
-from chalicelib.models import Channel, SendSlot
+from chalicelib.models import Channel, SendReminder, SendSlot, SendSurvey
 from chalicelib.storage import Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +69,10 @@ class Deferred(Exception):
     def __init__(self, seconds: int, booking: Optional[SendSlot] = None):
         super().__init__(f"send rate: try again in {seconds} s")
         self.seconds, self.booking = seconds, booking
+
+    def requeue(self, job: Union[SendSurvey, SendReminder]) -> None:
+        """Put the send or reminder job back on the queue, carrying the moment it reserved."""
+        jobs.enqueue(job.model_copy(update={"send_slot": self.booking}), self.seconds)
 
 
 def rate_of(channel: Channel, settings: Settings) -> float:
@@ -135,5 +138,5 @@ def _slot(moment: float, now: float, per_second: float) -> Slot:
     if moment - now <= WAIT_AT_MOST_SECONDS:
         return Slot(at=moment, until=moment + late_allowance(per_second))
     # Hops of at most 15 minutes; the last one comes back a second or two before the moment.
-    delay = min(MAX_DELAY_SECONDS, math.floor(moment - now) - COME_BACK_EARLY_SECONDS)
+    delay = min(jobs.MAX_DELAY_SECONDS, math.floor(moment - now) - COME_BACK_EARLY_SECONDS)
     return Slot(at=now, defer=max(1, delay), booking=SendSlot(at=moment))

@@ -83,7 +83,7 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
                          complete=lambda message_id: store.mark_sent(survey.survey_id, clock.now(), message_id,
                                                                      survey=survey))
     except send_rate.Deferred as deferred:
-        jobs.enqueue(job.model_copy(update={"send_slot": deferred.booking}), deferred.seconds)
+        deferred.requeue(job)
         return "deferred: send rate"
     except StepInterrupted:
         _fail(store, survey.survey_id, "an earlier send attempt stopped midway; not resent to avoid a duplicate")
