@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Union
@@ -30,7 +29,7 @@ from pydantic import ValidationError
 
 from chalicelib import aws, clock, i18n, scoring, surveys, suppressions
 from chalicelib.config import Settings, get_settings
-from chalicelib.delivery.sms import SEGMENT_SEPTETS, septets, to_gsm
+from chalicelib.delivery.sms import SEGMENT_SEPTETS, septets, to_gsm, without_accents
 from chalicelib.idempotency import run_once
 from chalicelib.models import ContactKind, InboundSms, SuppressionReason
 from chalicelib.storage import ConditionFailed, Store, get_store, survey_pk
@@ -85,7 +84,7 @@ _EDGES = " \t\r\n.,;:!?¡¿'\"`()[]{}*_~"
 
 def classify(body: str) -> Reply:
     """Read a reply: a keyword, a score from 0 to 10, or anything else (pure; any case and spacing)."""
-    text = _without_accents((body or "").strip(_EDGES))
+    text = without_accents((body or "").strip(_EDGES))
     compact = re.sub(r"[\s_-]+", "", text).upper()  # "Opt-out", "OPT OUT", "stop all"
     if compact in _KEYWORDS:
         return _KEYWORDS[compact]
@@ -95,10 +94,6 @@ def classify(body: str) -> Reply:
         if value <= 10 and (out_of is None or value <= out_of):
             return Score(value, out_of)
     return Unknown()
-
-
-def _without_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _number(text: str) -> int:

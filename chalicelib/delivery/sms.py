@@ -36,8 +36,13 @@ def to_gsm(text: Optional[str]) -> Optional[str]:
         return None
     if septets(text) is not None:
         return text
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    plain = without_accents(text)
     return plain if septets(plain) is not None else None
+
+
+def without_accents(text: str) -> str:
+    """"Zoë, três" → "Zoe, tres": every combining mark dropped."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def compose(survey: Survey, token: str, settings: Settings, reminder: bool = False) -> str:
