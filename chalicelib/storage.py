@@ -572,13 +572,8 @@ class Store:
             # "~" sorts after "#": a deadline of exactly `before` is due too.
             "ExpressionAttributeValues": _to_item({":due": "DUE", ":before": clock.iso(before) + "~"}),
         }
-        while True:
-            page = self.db.query(**kwargs)
-            for item in page["Items"]:
-                yield item["pk"]["S"].removeprefix("FOLLOWUP#")
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in _every_item(self.db.query, kwargs):
+            yield item["pk"]["S"].removeprefix("FOLLOWUP#")
 
     def followups_opened_between(self, start: datetime, end: datetime) -> Iterator[FollowUp]:
         """Every follow-up opened in [start, end), oldest first, paging through the followups index
@@ -590,12 +585,7 @@ class Store:
             "ExpressionAttributeValues": _to_item({":fu": "FOLLOWUP", ":start": clock.iso(start),
                                                    ":end": clock.iso(end)}),
         }
-        while True:
-            page = self.db.query(**kwargs)
-            yield from (FollowUp.model_validate(item) for item in map(_from_item, page["Items"]))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from (FollowUp.model_validate(_from_item(item)) for item in _every_item(self.db.query, kwargs))
 
     def list_followups(self, status: Optional[FollowUpStatus] = None, owner: Optional[str] = None,
                        team: Optional[str] = None, overdue_at: Optional[datetime] = None, overdue: bool = True,
@@ -764,15 +754,9 @@ class Store:
                     ":pk": aggregates.counter_pk(kind, dimension, shard), ":first": f"{first_day.isoformat()}#",
                     ":last": f"{last_day.isoformat()}#\U0010ffff"}),
             }
-            while True:
-                page = self.db.query(**kwargs)
-                for item in map(_from_item, page["Items"]):
-                    day, _, group = item["sk"].partition("#")
-                    yield (date.fromisoformat(day), group,
-                           {k: v for k, v in item.items() if k not in ("pk", "sk")})
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in map(_from_item, _every_item(self.db.query, kwargs)):
+                day, _, group = item["sk"].partition("#")
+                yield (date.fromisoformat(day), group, {k: v for k, v in item.items() if k not in ("pk", "sk")})
 
     # --- sending rate ----------------------------------------------------------------------
 
@@ -948,12 +932,17 @@ class Store:
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)" if prefix else "pk = :pk",
             "ExpressionAttributeValues": _to_item({":pk": pk, **({":prefix": prefix} if prefix else {})}),
         }
-        while True:
-            page = self.db.query(**kwargs)
-            yield from map(_from_item, page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from map(_from_item, _every_item(self.db.query, kwargs))
+
+
+def _every_item(call, kwargs: dict) -> Iterator[dict]:
+    """Every raw item of a Query or Scan (`call`, e.g. `db.query`), following LastEvaluatedKey."""
+    while True:
+        page = call(**kwargs)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 @functools.cache
@@ -1037,20 +1026,16 @@ def backfill_response_keys(table_name: str, client=None) -> int:
         "ExpressionAttributeValues": {":survey": {"S": "SURVEY"}},
     }
     done = 0
-    while True:
-        page = db.scan(**kwargs)
-        for item in map(_from_item, page["Items"]):
-            keys = response_keys(item["pk"].removeprefix("SURVEY#"), clock.parse_iso(item["responded_at"]))
-            try:  # only if the response is still the one read (a withdrawal removes responded_at)
-                db.update_item(TableName=table_name, Key=_key(item["pk"], "SURVEY"),
-                               UpdateExpression="SET rs_pk = :rs_pk, rs_sk = :rs_sk",
-                               ConditionExpression="responded_at = :at AND attribute_not_exists(rs_pk)",
-                               ExpressionAttributeValues=_to_item({":rs_pk": keys["rs_pk"], ":rs_sk": keys["rs_sk"],
-                                                                   ":at": item["responded_at"]}))
-                done += 1
-            except ClientError as error:
-                if not _is_condition_failure(error):
-                    raise
-        if "LastEvaluatedKey" not in page:
-            return done
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in map(_from_item, _every_item(db.scan, kwargs)):
+        keys = response_keys(item["pk"].removeprefix("SURVEY#"), clock.parse_iso(item["responded_at"]))
+        try:  # only if the response is still the one read (a withdrawal removes responded_at)
+            db.update_item(TableName=table_name, Key=_key(item["pk"], "SURVEY"),
+                           UpdateExpression="SET rs_pk = :rs_pk, rs_sk = :rs_sk",
+                           ConditionExpression="responded_at = :at AND attribute_not_exists(rs_pk)",
+                           ExpressionAttributeValues=_to_item({":rs_pk": keys["rs_pk"], ":rs_sk": keys["rs_sk"],
+                                                               ":at": item["responded_at"]}))
+            done += 1
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+    return done
