@@ -118,12 +118,11 @@ def export_responses():
     """One CSV page of the export; the next page's URL is in `Link` (and its cursor in `X-Next-Cursor`)."""
     request = app.current_request
     try:
-        query, now = edge.query(request, ResponseExportQuery), clock.now()
-        page = responses.export_page(query, now)
+        page = responses.export_page(edge.query(request, ResponseExportQuery), clock.now())
     except edge.InputError as error:
         return error.response()
     headers = {"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
-               "Content-Disposition": f'attachment; filename="{responses.file_name(query, now)}"'}
+               "Content-Disposition": f'attachment; filename="{page.file_name}"'}
     if page.next_cursor:
         link = responses.next_link(edge.base_url(request), request.query_params, page.next_cursor)
         headers.update({"X-Next-Cursor": page.next_cursor, "Link": f'<{link}>; rel="next"'})

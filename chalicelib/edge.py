@@ -96,6 +96,7 @@ def decode_cursor(cursor: str, is_valid: Callable[[Any], bool]) -> Any:
 
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MOMENT = "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone"
 
 
 def instant(field: str, text: str, day_end: bool = False) -> datetime:
@@ -107,7 +108,7 @@ def instant(field: str, text: str, day_end: bool = False) -> datetime:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise bad_field(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
+            raise bad_field(field, _MOMENT) from None
         midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
         return midnight + timedelta(days=1) if day_end else midnight
     # An unencoded "+01:00" in a query string arrives as " 01:00".
@@ -115,7 +116,7 @@ def instant(field: str, text: str, day_end: bool = False) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise bad_field(field, "must be a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone") from None
+        raise bad_field(field, _MOMENT) from None
     if value.tzinfo is None:
         raise bad_field(field, "must include a time zone, e.g. 2026-11-24T10:00:00Z")
     return value.astimezone(timezone.utc)

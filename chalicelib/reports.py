@@ -35,7 +35,8 @@ class Counts:
         self.sent += int(counters.get("sent", 0))
         for name, value in counters.items():
             if name.startswith("s") and name[1:].isdigit():
-                self.distribution[int(name[1:])] = self.distribution.get(int(name[1:]), 0) + int(value)
+                score = int(name[1:])
+                self.distribution[score] = self.distribution.get(score, 0) + int(value)
 
 
 # --- the arithmetic (pure) -------------------------------------------------------------------

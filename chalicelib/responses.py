@@ -84,8 +84,10 @@ def list_view(query: ResponseQuery, at: datetime, store: Optional[Store] = None)
     found = _scan(store or get_store(), query, window, batch, _LIST_QUERIES)
     items, next_position = [], None
     for survey, position in found:
-        if survey is None or len(items) == query.limit:
-            next_position = position if survey is None else next_position
+        if survey is None:  # out of queries: go on from where the scan stopped
+            next_position = position
+            break
+        if len(items) == query.limit:  # one more exists: go on after the last one listed
             break
         items.append(survey)
         next_position = position
@@ -101,6 +103,7 @@ class CsvPage:
     text: str
     rows: int
     next_cursor: Optional[str]
+    file_name: str
 
 
 def export_page(query: ResponseExportQuery, at: datetime, store: Optional[Store] = None,
@@ -109,10 +112,8 @@ def export_page(query: ResponseExportQuery, at: datetime, store: Optional[Store]
     window = read_range(query, at)
     found = _scan(store or get_store(), query, window, _EXPORT_BATCH, _EXPORT_QUERIES)
     out = io.StringIO()
-    out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    size, rows, next_position = _json_size(out.getvalue()), 0, None
+    out.write(HEADER)
+    size, rows, next_position = _json_size(HEADER), 0, None
     for survey, position in found:
         if survey is None:
             next_position = position
@@ -124,7 +125,8 @@ def export_page(query: ResponseExportQuery, at: datetime, store: Optional[Store]
         size, rows, next_position = size + _json_size(line), rows + 1, position
     else:
         next_position = None
-    return CsvPage(out.getvalue(), rows, _cursor(next_position, window))
+    return CsvPage(out.getvalue(), rows, _cursor(next_position, window),
+                   f"responses-{window.start:%Y%m%dT%H%M%SZ}-{window.end:%Y%m%dT%H%M%SZ}.csv")
 
 
 def csv_line(survey: Survey) -> str:
@@ -152,11 +154,6 @@ def cell(value: Any) -> str:
         return clock.iso(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def file_name(query: ResponseQuery, at: datetime) -> str:
-    window = read_range(query, at)
-    return f"responses-{window.start:%Y%m%dT%H%M%SZ}-{window.end:%Y%m%dT%H%M%SZ}.csv"
 
 
 def next_link(base_url: str, params: dict, cursor: str) -> str:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STATE = ROOT / ".cache" / "devstack.json"
+# The query parameters of GET /v1/responses.csv that `responses export` takes as options.
+_EXPORT_FILTERS = ("from", "to", "survey", "channel", "agent", "team", "min_score", "max_score", "has_comment")
 
 
 def _use_stage(stage: str) -> None:
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     answers = commands.add_parser("responses", help="survey responses").add_subparsers(dest="action", required=True)
     answers.add_parser("backfill", help="add the responses index (if missing) and index older responses")
     export = answers.add_parser("export", help="the responses of a range as one CSV file")
-    for name in ("from", "to", "survey", "channel", "agent", "team", "min_score", "max_score", "has_comment"):
+    for name in _EXPORT_FILTERS:
         export.add_argument(f"--{name.replace('_', '-')}", dest=name, help="as in GET /v1/responses.csv")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
@@ -127,9 +129,7 @@ def _export_responses(args, out=None) -> int:
     from chalicelib.models import ResponseExportQuery
 
     out = out or sys.stdout.buffer
-    params = {name: getattr(args, name) for name in ("from", "to", "survey", "channel", "agent", "team",
-                                                      "min_score", "max_score", "has_comment")}
-    params = {name: value for name, value in params.items() if value is not None}
+    params = {name: getattr(args, name) for name in _EXPORT_FILTERS if getattr(args, name) is not None}
     now, cursor, rows = clock.now(), None, 0
     try:
         while True:
