@@ -26,7 +26,7 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 run: setup
-	$(PY) -m devstack
+	$(PY) -m devstack --demo
 
 test: setup chromium
 	$(PY) -m pytest

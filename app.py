@@ -7,11 +7,12 @@ from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
-    auth, clock, delivery, detractors, edge, escalation, followups, helpdesks, jobs, pages, recovery, reminders,
-    reports, responses, ses_notices, sms_replies, suppressions, surveys, tokens, unsubscribe,
+    auth, clock, dashboard, delivery, detractors, edge, erasure, escalation, followups, helpdesks, jobs, pages,
+    recovery, reminders, reports, responses, ses_notices, signin, sms_replies, suppressions, surveys, tokens,
+    unsubscribe,
 )
 from chalicelib.models import (
-    ClaimIn, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, ResponseExportQuery,
+    ClaimIn, CustomerKey, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, ResponseExportQuery,
     ResponseQuery, SendReminder, SendResurvey, SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
 )
 from chalicelib.storage import get_store
@@ -27,6 +28,7 @@ SMS_REPLIES_TOPIC = os.environ.get("CLOSELOOP_SMS_REPLIES_TOPIC_NAME", "closeloo
 SES_NOTICES_TOPIC = os.environ.get("CLOSELOOP_SES_NOTICES_TOPIC_NAME", "closeloop-ses-notices")
 
 INTERACTION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ERASURE_ID = re.compile(r"er_[0-9a-f]{16}")
 PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
 
 
@@ -176,6 +178,45 @@ def _followup_answer(followup_id, action):
         return edge.InputError(409, "conflict", str(error)).response()
 
 
+# --- dashboard for leads (session cookie; chalicelib/dashboard.py) ---------------------------
+
+DASHBOARD_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+@app.route("/dashboard", methods=["GET"])
+def dashboard_overview():
+    """NPS or CSAT with its 95% interval, the trend, the distribution and the response funnel."""
+    return dashboard.overview(app.current_request)
+
+
+@app.route("/dashboard/people", methods=["GET"])
+def dashboard_people():
+    """Agents and teams, each score with its interval and a low-sample flag."""
+    return dashboard.people(app.current_request)
+
+
+@app.route("/dashboard/comments", methods=["GET"])
+def dashboard_comments():
+    return dashboard.comments(app.current_request)
+
+
+@app.route("/dashboard/followups", methods=["GET"])
+def dashboard_followups():
+    """The follow-ups board: open, overdue, mine."""
+    return dashboard.followups_board(app.current_request)
+
+
+@app.route("/dashboard/followups/{followup_id}", methods=["GET"])
+def dashboard_followup(followup_id):
+    return dashboard.followup_page(app.current_request, followup_id)
+
+
+@app.route("/dashboard/followups/{followup_id}", methods=["POST"], content_types=DASHBOARD_FORM_TYPES)
+def dashboard_followup_action(followup_id):
+    """A board button (claim, contact, resolve) as the signed-in lead; 303 back to the board."""
+    return dashboard.followup_action(app.current_request, followup_id)
+
+
 # --- suppression ledger (bearer API key) --------------------------------------------------
 
 @app.route("/v1/suppressions", methods=["GET"], authorizer=api_key)
@@ -226,6 +267,57 @@ def _suppression_answer(kind, value, action):
     if entry is None:
         return edge.InputError(404, "not_found", f"{key.kind.value} {key.value} is not suppressed").response()
     return suppressions.view(entry)
+
+
+# --- personal data (bearer API key) ------------------------------------------------------
+
+@app.route("/v1/customers/{customer_id}", methods=["DELETE"], authorizer=api_key)
+def erase_customer(customer_id):
+    """Erase one customer's personal data; 200 with a receipt of what went (zeros on a repeat)."""
+    try:
+        key = edge.validate(CustomerKey, {"customer_id": unquote(customer_id)})
+    except edge.InputError as error:
+        return error.response()
+    return erasure.receipt_view(erasure.erase_customer(key.customer_id), customer_id=key.customer_id)
+
+
+@app.route("/v1/erasures/{receipt_id}", methods=["GET"], authorizer=api_key)
+def get_erasure(receipt_id):
+    """An erasure's receipt, later: its counts and the hash of the customer id (never the id)."""
+    found = get_store().get_erasure_receipt(receipt_id) if ERASURE_ID.fullmatch(receipt_id) else None
+    if found is None:
+        return edge.InputError(404, "not_found", "no erasure with this receipt id").response()
+    return erasure.receipt_view(found[0], customer_hash=found[1])
+
+
+# --- sign-in for leads (public; the dashboard's session) ----------------------------------
+
+@app.route("/signin", methods=["GET"])
+def signin_form():
+    return signin.show_form(app.current_request)
+
+
+@app.route("/signin", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def signin_request_link():
+    """Email a one-time link to a lead on the allowed list; everyone gets the same answer."""
+    return signin.request_link(app.current_request)
+
+
+@app.route("/signin/{token}", methods=["GET"])
+def signin_link(token):
+    """The link from the email: a button to sign in. A visit (or a mail scanner) spends nothing."""
+    return signin.show_link(app.current_request, token)
+
+
+@app.route("/signin/{token}", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def signin_use_link(token):
+    """Spend the link (once), set the session cookie, go to the dashboard."""
+    return signin.use_link(app.current_request, token)
+
+
+@app.route("/signout", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def signout():
+    return signin.sign_out(app.current_request)
 
 
 # --- survey pages (public, protected by the token) -----------------------------------------

@@ -1,7 +1,8 @@
 """`python -m bench`: start DynamoDB Local, measure, print the tables of figures, stop it.
 
-Two sections: responses (cold start, DynamoDB requests per response, responses per second) and
-send rate (a burst of accepted interactions sent at the configured SES rate); `--only` picks one.
+Three sections: responses (cold start, DynamoDB requests per response, responses per second),
+reports (what a report costs at 1,000 and at 100,000 responses over 90 days) and send rate (a burst
+of accepted interactions sent at the configured SES rate); `--only` picks one.
 """
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--count-surveys", type=int, default=20, help="surveys whose requests are counted")
     parser.add_argument("--importtime-runs", type=int, default=3,
                         help="-X importtime runs per app and variant for the breakdown (0 skips it)")
-    parser.add_argument("--only", choices=("responses", "send-rate"), help="run one section (default: both)")
+    parser.add_argument("--only", choices=("responses", "reports", "send-rate"),
+                        help="run one section (default: all three)")
+    parser.add_argument("--report-sizes", default="1000,100000",
+                        help="reports: responses over 90 days, comma-separated (default 1000,100000)")
+    parser.add_argument("--report-runs", type=int, default=5, help="reports: timed runs per report (median)")
     parser.add_argument("--burst", type=int, default=10_000,
                         help="send rate: interactions accepted at once (default 10000)")
     parser.add_argument("--send-rate", type=float, default=50,
@@ -48,13 +53,20 @@ def main() -> int:
     load_at_start = os.getloadavg()[0]
     _progress("starting DynamoDB Local")
     dynamodb = DynamoDBLocal()
-    responses = run = None
+    responses = run = report_costs = None
     try:
         dynamodb.start()
         apply_in_process(dynamodb.endpoint)
-        if args.only != "send-rate":
+        if args.only in (None, "responses"):
             responses = _responses(args, dynamodb)
-        if args.only != "responses":
+        if args.only in (None, "reports"):
+            from bench import report_cost
+
+            reports_began = time.perf_counter()
+            sizes = tuple(int(size) for size in args.report_sizes.split(","))
+            report_costs = report_cost.measure(sizes, args.report_runs, _progress)
+            reports_elapsed = time.perf_counter() - reports_began
+        if args.only in (None, "send-rate"):
             send_rate_began = time.perf_counter()
             run = send_rate.measure(args.burst, args.send_rate, args.workers)
             send_rate_elapsed = time.perf_counter() - send_rate_began
@@ -65,9 +77,11 @@ def main() -> int:
                "DynamoDB Local on loopback")
     if responses is not None:
         report.print_report(**responses, elapsed=time.perf_counter() - began, setting=setting)
+    else:
+        print(f"closeloop benchmark ({setting})")
+    if report_costs is not None:
+        report.print_report_cost(report_costs, reports_elapsed)
     if run is not None:
-        if responses is None:
-            print(f"closeloop benchmark ({setting})")
         report.print_send_rate(run, send_rate_elapsed)
     return 0
 

@@ -5,6 +5,14 @@ attribute (`s0`..`s10`); a changed score moves 1 from the old score's attribute 
 withdrawn response takes both back. Storage puts these updates into the same transaction as the
 write they count, so a count changes exactly when the survey does (chalicelib/storage.py).
 
+`opened` counts each survey once, the first time a person opened its link: a page view not judged
+automated at first look (chalicelib/scanners.py: HEAD, robot user agents and the honeypot link are
+judged automated), or else its first counted response (an SMS reply, a form posted without a page
+view we know), so opened >= responses in every group. The write that counts it also sets the
+survey's `opened_at`, on condition that it has none, so of two page views at once one counts. A
+response later withdrawn as a scanner sweep leaves `opened` as it was: the view looked like a
+person when it came.
+
 Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
 - kind: csat or nps (the scales differ, so nothing mixes them; the kind's "all" counters are its total)
 - dimension: all (group "all"), agent (the agent id), team, channel
@@ -25,7 +33,7 @@ from datetime import date, datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from chalicelib.models import Survey
+from chalicelib.models import OpenVerdict, Survey, SurveyOpen
 
 SHARDS = 32
 DIMENSIONS = ("all", "agent", "team", "channel")
@@ -73,6 +81,20 @@ def counts(survey: Survey) -> bool:
     return survey.followup_id is None
 
 
+def opens_now(survey: Survey, survey_open: Optional[SurveyOpen] = None) -> bool:
+    """Whether this page view (or, without one, a counted response) counts the survey as opened:
+    the survey counts in reports, has no open counted yet, and the view was not judged automated."""
+    if survey_open is not None and survey_open.verdict is OpenVerdict.AUTOMATED:
+        return False
+    return counts(survey) and survey.opened_at is None
+
+
+def _day_at(survey: Survey) -> datetime:
+    """The moment whose day a survey's counts fall on: its send time; a survey recorded without one
+    (never through delivery) uses its planned send time."""
+    return survey.sent_at or survey.send_at
+
+
 def _changes(survey: Survey, day_at: datetime, timezone: str, deltas: dict[str, int]) -> list[CounterChange]:
     deltas = {name: n for name, n in deltas.items() if n}
     if not deltas or not counts(survey):
@@ -87,15 +109,19 @@ def sent_changes(survey: Survey, sent_at: datetime, timezone: str) -> list[Count
     return _changes(survey, sent_at, timezone, {"sent": 1})
 
 
+def opened_changes(survey: Survey, timezone: str) -> list[CounterChange]:
+    """A person opened the survey for the first time (see `opens_now`)."""
+    return _changes(survey, _day_at(survey), timezone, {"opened": 1})
+
+
 def response_changes(survey: Survey, old_score: Optional[int], new_score: Optional[int],
-                     timezone: str) -> list[CounterChange]:
-    """The survey's counted score goes from `old_score` to `new_score` (None: no response)."""
-    deltas: dict[str, int] = {}
+                     timezone: str, first_open: bool = False) -> list[CounterChange]:
+    """The survey's counted score goes from `old_score` to `new_score` (None: no response); with
+    `first_open`, the response is also the survey's first counted open (same items, one more delta)."""
+    deltas: dict[str, int] = {"opened": 1} if first_open else {}
     if old_score is not None:
         deltas[score_attribute(old_score)] = -1
     if new_score is not None:
         deltas[score_attribute(new_score)] = deltas.get(score_attribute(new_score), 0) + 1
     deltas["responses"] = (new_score is not None) - (old_score is not None)
-    # The send time decides the day; a survey recorded without one (never through delivery) uses
-    # its planned send time.
-    return _changes(survey, survey.sent_at or survey.send_at, timezone, deltas)
+    return _changes(survey, _day_at(survey), timezone, deltas)

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     max_send_attempts: int = Field(5, ge=1, le=20)
     max_alert_attempts: int = Field(12, ge=1, le=50)
     api_key_cache_seconds: int = Field(60, ge=0, le=3600)
+    # How long a lead stays signed in to the dashboard (chalicelib/sessions.py); no sliding renewal.
+    session_hours: int = Field(12, ge=1, le=24 * 30)
     # Follow-ups: who owns them and by when (JSON, see chalicelib/routing.py), escalation, re-survey.
     routing: str = ""
     escalation_topic_arn: str = ""
@@ -49,6 +51,14 @@ class Settings(BaseModel):
     resurvey_delay_seconds: int = Field(3 * 86400, ge=0)
     # One survey per customer (by id, email and phone, across channels) per this many days; 0: off.
     throttle_days: int = Field(30, ge=0, le=3650)
+    # How long personal data is kept (surveys, page views, follow-ups, contact stamps): items carry
+    # `expires_ttl` and reads skip them once past it; report counters are kept for good. At least
+    # 30 days, and it must exceed the response window (a live survey must not vanish) and the
+    # throttle window (a stamp must outlive the window it enforces): see `_retention`.
+    retention_days: int = Field(365, ge=30, le=3650)
+    # Keys the hashed suppression entries an erasure leaves (HMAC-SHA256); empty: plain SHA-256,
+    # which a dictionary of addresses can reverse. Set it once, before the first erasure.
+    suppression_hash_key: str = ""
     # One reminder this long after a survey was sent, if it has no response yet; 0: no reminders.
     reminder_after_seconds: int = Field(3 * 86400, ge=0)
     # SMS quiet hours: texts go out only from start to end (HH:MM, end exclusive) in the
@@ -84,6 +94,14 @@ class Settings(BaseModel):
             ZoneInfo(self.reporting_timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError("reporting_timezone must be an IANA time zone such as America/New_York") from error
+        return self
+
+    @model_validator(mode="after")
+    def _retention(self) -> "Settings":
+        if self.retention_days <= max(self.response_window_days, self.throttle_days):
+            raise ValueError(f"retention_days ({self.retention_days}) must exceed response_window_days "
+                             f"({self.response_window_days}) and throttle_days ({self.throttle_days}): "
+                             "a survey must outlive its response window, a contact stamp its throttle window")
         return self
 
     @model_validator(mode="after")

@@ -50,12 +50,16 @@ def form_body(request, model: type[M]) -> M:
     content_type = (request.headers.get("content-type") or "").lower()
     if content_type.startswith("application/json"):
         return json_body(request, model)
+    return validate(model, form_fields(request))
+
+
+def form_fields(request) -> dict[str, str]:
+    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last value."""
+    content_type = (request.headers.get("content-type") or "").lower()
     raw = _raw(request)
     if content_type.startswith("multipart/form-data"):
-        data = _multipart(raw, content_type)
-    else:
-        data = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
-    return validate(model, data)
+        return _multipart(raw, content_type)
+    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
 def validate(model: type[M], data: Any) -> M:

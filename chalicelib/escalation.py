@@ -128,14 +128,19 @@ def _mark_escalated(store: Store, followup: FollowUp, now: datetime) -> bool:
         if followup is None or not is_due(followup, now) or followup.due_at != sent_for:
             # Resolved, escalated by another run, or given a new deadline meanwhile.
             return False
-        late = alerts.overdue_for(now - followup.due_at)
-        event = FollowUpEvent(at=now, by=BY, action="escalated", note=f"due {clock.iso(followup.due_at)}, {late} overdue")
-        update = {"escalated_at": now, "version": followup.version + 1, "history": [*followup.history, event]}
-        if followup.alert_error and followup.alert_error.startswith(ERROR_PREFIX):
-            update["alert_error"] = None
         try:
-            store.save_followup(followup.model_copy(update=update), followup.version)
+            store.save_followup(escalated(followup, now), followup.version)
             return True
         except ConditionFailed:
             followup = store.get_followup(followup_id)
     raise ConditionFailed(f"follow-up {followup_id} kept changing; the next run marks it")
+
+
+def escalated(followup: FollowUp, now: datetime) -> FollowUp:
+    """The follow-up marked escalated at `now` (pure): `escalated_at` and an "escalated" event."""
+    late = alerts.overdue_for(now - followup.due_at)
+    event = FollowUpEvent(at=now, by=BY, action="escalated", note=f"due {clock.iso(followup.due_at)}, {late} overdue")
+    update = {"escalated_at": now, "version": followup.version + 1, "history": [*followup.history, event]}
+    if followup.alert_error and followup.alert_error.startswith(ERROR_PREFIX):
+        update["alert_error"] = None
+    return followup.model_copy(update=update)

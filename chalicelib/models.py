@@ -269,6 +269,85 @@ class ReportQuery(_Strict):
         return self
 
 
+# --- HTTP: the leads' dashboard (query strings and forms) ----------------------------------
+
+DASHBOARD_PRESETS = (7, 30, 90)
+
+
+class _DashboardInput(BaseModel):
+    """A browser's form: unknown fields are ignored (csrf, a flash) and an empty field is absent."""
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data):
+        return {k: v for k, v in data.items() if v not in ("", None)} if isinstance(data, dict) else data
+
+
+class DashboardRange(_DashboardInput):
+    """GET /dashboard and /dashboard/people: a survey kind and inclusive days in the reporting time
+    zone, as `from`/`to` or a `days` preset counted back from `to` (default: the last 30 days)."""
+    survey: SurveyKind = SurveyKind.NPS
+    from_: Optional[Day] = Field(None, alias="from")
+    to: Optional[Day] = None
+    days: Optional[int] = None
+
+    @field_validator("days")
+    @classmethod
+    def _a_preset(cls, value: Optional[int]) -> Optional[int]:
+        if value is not None and value not in DASHBOARD_PRESETS:
+            raise ValueError(f"must be one of {', '.join(map(str, DASHBOARD_PRESETS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _a_range(self) -> "DashboardRange":
+        if self.from_ and self.to and self.from_ > self.to:
+            raise PydanticCustomError("date_order", "must not be after to", {"field": "from"})
+        if self.from_ and self.to and (self.to - self.from_).days + 1 > REPORT_MAX_DAYS:
+            raise PydanticCustomError("range_too_long", f"the range may span at most {REPORT_MAX_DAYS} days",
+                                      {"field": "to"})
+        return self
+
+
+class CommentQuery(DashboardRange):
+    """GET /dashboard/comments: responses with a comment, filtered; any kind unless one is chosen."""
+    survey: Optional[SurveyKind] = None
+    agent: Optional[Identifier] = None
+    team: Optional[Name] = None
+    channel: Optional[Channel] = None
+    min_score: Optional[int] = Field(None, ge=0, le=10)
+    max_score: Optional[int] = Field(None, ge=0, le=10)
+    detractors: bool = False
+    cursor: Optional[Annotated[str, StringConstraints(min_length=1, max_length=2048)]] = None
+
+    @model_validator(mode="after")
+    def _filters_agree(self) -> "CommentQuery":
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise PydanticCustomError("score_range", "must not be greater than max_score", {"field": "min_score"})
+        if self.detractors and self.survey is None:
+            # Detractors are 0-6 on NPS but 1-2 on CSAT: one listing cannot filter both.
+            raise PydanticCustomError("needs_survey", "choose NPS or CSAT to list detractors only",
+                                      {"field": "detractors"})
+        return self
+
+
+BoardTab = Literal["open", "overdue", "mine"]
+
+
+class BoardQuery(_DashboardInput):
+    """GET /dashboard/followups: which section, the flash of the last action, the page."""
+    tab: BoardTab = "open"
+    done: Optional[Literal["claimed", "contacted", "resolved"]] = None
+    cursor: Optional[Annotated[str, StringConstraints(min_length=1, max_length=2048)]] = None
+
+
+class FollowUpAction(_DashboardInput):
+    """POST /dashboard/followups/{id}: a board button (csrf is checked before this is read)."""
+    action: Literal["claim", "contact", "resolve"]
+    note: Optional[Note] = None
+    tab: BoardTab = "open"
+
+
 # --- queue jobs ----------------------------------------------------------------------------
 
 class SendSlot(BaseModel):
@@ -361,6 +440,8 @@ class Survey(BaseModel):
     responded_at: Optional[UtcTime] = None
     response_updated_at: Optional[UtcTime] = None
     response_version: int = 0
+    # The first open by a person (or first counted response): counted once in the report counters.
+    opened_at: Optional[UtcTime] = None
     # A re-survey after a resolved follow-up: that follow-up, and the "issue resolved?" answer.
     followup_id: Optional[str] = None
     resolved: Optional[bool] = None
@@ -370,6 +451,9 @@ class Survey(BaseModel):
     # survey is `suppressed` with suppressed_reason "cancelled"; who cancelled it and when.
     cancelled_by: Optional[str] = None
     cancelled_at: Optional[UtcTime] = None
+    # The customer's personal data was erased (DELETE /v1/customers/{id}): name, addresses,
+    # locale, properties, comment and token hashes are gone; score and dates stay for reports.
+    erased_at: Optional[UtcTime] = None
 
     def public_status(self, at: datetime) -> SurveyStatus:
         if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:
@@ -510,12 +594,66 @@ class SuppressionQuery(_Strict):
     kind: Optional[ContactKind] = None
 
 
+# --- HTTP: erasure of a customer's personal data ----------------------------------------------
+
+class CustomerKey(_Strict):
+    """DELETE /v1/customers/{customer_id}: the same rule as customer.id of an interaction."""
+    customer_id: Identifier
+
+
+class ErasureReceipt(BaseModel):
+    """What one erasure request removed; stored (with a hash, never the id) so it can be shown later."""
+    receipt_id: str
+    erased_at: UtcTime
+    surveys: int = 0            # surveys whose customer details were removed
+    comments: int = 0           # response comments removed (on surveys)
+    page_views: int = 0         # page views (user agents) deleted
+    followups: int = 0          # follow-ups whose customer name, comment and notes were removed
+    suppressions_hashed: int = 0  # ledger entries kept only as a hash
+    contact_records: int = 0    # throttle stamps and SMS records of the customer's addresses deleted
+    cancelled: int = 0          # surveys not sent yet, ended unsent
+
+
 class ApiKey(BaseModel):
     key_hash: str
     name: str
     prefix: str
     created_at: UtcTime
     revoked_at: Optional[UtcTime] = None
+
+
+class Lead(BaseModel):
+    """A support lead on the allowed list of the dashboard's sign-in (managed by `python -m ops leads`)."""
+    email: Email
+    name: Name
+    # Who follow-ups are assigned to (routing's name, e.g. "sam"): the same names the API takes.
+    owner: Identifier
+    added_at: UtcTime
+
+
+class SignInLink(BaseModel):
+    """A one-time sign-in link as stored (keyed by the SHA-256 of its token, never the token)."""
+    email: str
+    created_at: UtcTime
+    expires_at: UtcTime
+    used_at: Optional[UtcTime] = None
+
+
+class SessionRecord(BaseModel):
+    """A lead's dashboard session as stored (keyed by the SHA-256 of the cookie's value)."""
+    email: str
+    csrf_token: str
+    created_at: UtcTime
+    expires_at: UtcTime
+    # The lead's `added_at` when the session began: a lead removed and added again starts afresh.
+    lead_added_at: UtcTime
+
+
+class SignInForm(BaseModel):
+    """POST /signin: the lead's address, and the dashboard page to land on (checked by chalicelib/signin.py)."""
+    model_config = ConfigDict(extra="ignore")  # a browser's form: ignore what we did not ask for
+    email: Email
+    next: Optional[Annotated[str, StringConstraints(max_length=512)]] = None
 
 
 # --- HTTP: follow-up views -----------------------------------------------------------------

@@ -63,6 +63,8 @@ def handle_resurvey(job: SendResurvey, store: Optional[Store] = None) -> str:
     if original is None:
         log.error("follow-up %s: its survey %s is gone; no re-survey", followup.followup_id, followup.survey_id)
         return "original survey gone"
+    if original.erased_at is not None:  # nothing left to reach them by, and they asked to be forgotten
+        return "customer erased"
     survey = Survey(
         survey_id=tokens.new_survey_id(), interaction_id=resurvey_interaction_id(followup.followup_id),
         kind=original.kind, channel=original.channel, status=SurveyStatus.SCHEDULED,

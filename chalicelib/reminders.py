@@ -37,6 +37,8 @@ def handle_reminder(job: SendReminder, store: Optional[Store] = None) -> str:
         return "reminders are off"
     if survey.reminded_at is not None:
         return "already reminded"
+    if survey.erased_at is not None:
+        return "no reminder: the customer's data was erased"
     if survey.status is not SurveyStatus.SENT or survey.score is not None or survey.sent_at is None:
         return f"no reminder: {survey.status.value}"
     now = clock.now()

@@ -23,8 +23,9 @@ LOW_SAMPLE = 30          # fewer responses than this: the figures are shown but 
 
 @dataclass
 class Counts:
-    """What the counters hold for one group: surveys sent and responses per score."""
+    """What the counters hold for one group: surveys sent, surveys opened and responses per score."""
     sent: int = 0
+    opened: int = 0
     distribution: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -33,6 +34,7 @@ class Counts:
 
     def add(self, counters: dict) -> None:
         self.sent += int(counters.get("sent", 0))
+        self.opened += int(counters.get("opened", 0))
         for name, value in counters.items():
             if name.startswith("s") and name[1:].isdigit():
                 score = int(name[1:])
@@ -56,7 +58,11 @@ def nps_interval(promoters: int, passives: int, detractors: int, z: float = Z95)
     response's score (+1 promoter, 0 passive, -1 detractor), Var = pP + pD - (pP - pD)^2, computed
     on counts with z^2/3 pseudo-responses added to each category (an adjusted Wald interval, as
     Agresti-Coull adds z^2/2 to each side of a proportion), so that one response, or all alike,
-    still gives an interval of sensible width. None without responses; clipped to -100..100."""
+    still gives an interval of sensible width. None without responses; clipped to -100..100.
+
+    The adjustment pulls the centre toward 0, so with very few responses the interval can miss
+    the observed NPS (one promoter: 100, adjusted [-53.5, 94.8]); it is then widened to include
+    it. Widening never lowers coverage, and a lead never reads a figure outside its own interval."""
     n = promoters + passives + detractors
     if n <= 0:
         return None
@@ -66,16 +72,18 @@ def nps_interval(promoters: int, passives: int, detractors: int, z: float = Z95)
     centre = p_promoter - p_detractor
     variance = (p_promoter + p_detractor - centre * centre) / total
     half = z * math.sqrt(variance)
-    return max(-100.0, 100 * (centre - half)), min(100.0, 100 * (centre + half))
+    observed = (promoters - detractors) / n
+    return max(-100.0, 100 * min(centre - half, observed)), min(100.0, 100 * max(centre + half, observed))
 
 
 def summarize(kind: SurveyKind, key: str, counts: Counts) -> dict:
-    """One group of a report: sent, responses, response rate, the distribution, the score with
-    its 95% interval and whether the sample is small."""
+    """One group of a report: sent, opened, open rate, responses, response rate, the distribution,
+    the score with its 95% interval and whether the sample is small."""
     kind = SurveyKind(kind)
     distribution = {str(score): counts.distribution.get(score, 0) for score in scoring.scale(kind)}
     n = sum(distribution.values())
-    group = {"key": key, "sent": counts.sent, "responses": n,
+    group = {"key": key, "sent": counts.sent, "opened": counts.opened,
+             "open_rate": round(counts.opened / counts.sent, 4) if counts.sent else None, "responses": n,
              "response_rate": round(n / counts.sent, 4) if counts.sent else None,
              "distribution": distribution}
     if kind is SurveyKind.NPS:
@@ -112,6 +120,22 @@ def group_counts(rows: Iterable[tuple[date, str, dict]], group_by: str, first: d
     for day, group, counters in rows:
         found[day.isoformat() if group_by == "day" else group].add(counters)
     return found if group_by in ("day", "all") else dict(sorted(found.items()))
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts the ISO week of `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_counts(rows: Iterable[tuple[date, str, dict]], first: date, last: date) -> dict[str, Counts]:
+    """Counter rows added up per ISO week (keyed by its Monday), every week of [first, last] in
+    order, empty ones included: the same sums as the days', only coarser (for long trends)."""
+    found: dict[str, Counts] = {}
+    for day in days(first, last):
+        found.setdefault(week_of(day).isoformat(), Counts())
+    for day, _group, counters in rows:
+        found[week_of(day).isoformat()].add(counters)
+    return found
 
 
 # --- the report ------------------------------------------------------------------------------

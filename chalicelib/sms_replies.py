@@ -120,7 +120,8 @@ def handle(message: str, store: Optional[Store] = None) -> str:
         return "malformed"
     store = store or get_store()
     marker = (f"SMSIN#{inbound.inboundMessageId}", "SMSIN")
-    if not store.put_marker(*marker, clock.now(), phone=inbound.originationNumber):
+    # No phone on the marker: it only has to exist, and an erasure could not find it by number.
+    if not store.put_marker(*marker, clock.now()):
         return "duplicate"
     try:
         outcome = _act(inbound, classify(inbound.messageBody), store, get_settings())
@@ -195,8 +196,7 @@ def _stop(inbound: InboundSms, store: Store, settings: Settings, _: i18n.Transla
 
 
 def _phone_suppression(phone: str, store: Store):
-    found = store.find_suppressions([(ContactKind.PHONE, suppressions.normalize(ContactKind.PHONE, phone))])
-    return found[0] if found else None
+    return suppressions.get(ContactKind.PHONE, phone, store)  # clear or hashed (an erased customer's)
 
 
 def _send(inbound: InboundSms, settings: Settings, _: i18n.Translator, body: str,

@@ -6,10 +6,18 @@ Items
 - interaction: pk=INTERACTION#<id>         sk=INTERACTION             (one survey per interaction)
 - follow-up:   pk=FOLLOWUP#<followup_id>   sk=FOLLOWUP
 - api key:     pk=APIKEY                   sk=<sha256 of the key>
+- lead:        pk=LEAD                     sk=<lowercased email>  (the dashboard's allowed list, listable)
+- sign-in link: pk=SIGNIN#<sha256 of the token> sk=SIGNIN  (one-time, `used_at` once consumed; `expires_ttl`)
+- sign-in rate: pk=SIGNINRATE#<email>      sk=SIGNINRATE  (when links were sent lately; `expires_ttl`)
+- session:     pk=SESSION#<sha256 of the cookie value> sk=SESSION  (a lead signed in; `expires_ttl`)
 - counter:     pk=COUNTER#<name>           sk=COUNTER                 (round-robin assignment)
-- suppression: pk=SUPPRESSION              sk=<kind>#<value>          (the ledger: one partition, listable)
+- suppression: pk=SUPPRESSION              sk=<kind>#<value>          (the ledger: one partition, listable;
+               an erased customer's entries as <kind>#sha256:<hex> or <kind>#hmac-sha256:<hex>, never expiring)
 - throttle:    pk=THROTTLE#<kind>#<value>  sk=THROTTLE                (when a contact was last surveyed)
 - open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>       (while a follow-up is not closed)
+- customer's survey: pk=CUSTOMER#<customer_id> sk=SURVEY#<survey_id>  (written with the survey: erasure
+               finds a customer's surveys with one Query; `ops customers backfill` for older surveys)
+- erasure receipt: pk=ERASURE#<receipt_id>  sk=ERASURE  (counts and the hashed customer id; kept for good)
 - latest SMS:  pk=PHONE#<e164>             sk=LATESTSMS               (the survey an SMS reply answers)
 - SMS markers: pk=SMSIN#<inboundMessageId> sk=SMSIN (a reply handled once); SURVEY#<id>/SMSHELP,
                SURVEY#<id>/SMSCLOSED, PHONE#<e164>/SMSNOSURVEY (a help reply sent at most once)
@@ -17,7 +25,7 @@ Items
                `expires_ttl`: epoch seconds, the table's TTL attribute)
 - send rate:   pk=SENDRATE#<channel>          sk=SENDRATE  (`next_us`: the channel's next free send
                moment, epoch microseconds; see chalicelib/send_rate.py)
-- report counter: pk=AGG#<kind>#<dimension>#<shard> sk=<day>#<group> (`sent`, `responses`, `s0`..`s10`;
+- report counter: pk=AGG#<kind>#<dimension>#<shard> sk=<day>#<group> (`sent`, `opened`, `responses`, `s0`..`s10`;
                moved in the same transaction as the send or response they count: chalicelib/aggregates.py)
 
 Indexes (sparse: only follow-ups, and surveys with a counted response, carry their keys)
@@ -28,6 +36,15 @@ Indexes (sparse: only follow-ups, and surveys with a counted response, carry the
              counted response, one partition per month (GET /v1/responses reads the months of its range,
              newest first). Set by the write that records or changes a response, removed by the one that
              withdraws it.
+
+Retention: every item that holds personal data or points at it carries `expires_ttl` (epoch
+seconds, the table's TTL attribute): surveys, their interaction and customer index items from the
+send time, page views from their time, follow-ups and open markers from their opening, the latest
+SMS and SMS markers from their time, all plus CLOSELOOP_RETENTION_DAYS; throttle stamps when their
+throttle window ends. Reads skip items past it (`_alive`: DynamoDB deletes them up to ~48 h late,
+DynamoDB Local never); an item without it (written before retention) does not expire until
+`ops retention backfill` gives it one. Report counters, suppressions, API keys, erasure receipts
+never expire.
 
 Because page views share the survey's partition, one descending Query returns the survey and its
 latest views: recording a response is that Query plus one transaction (2 requests).
@@ -46,7 +63,8 @@ from botocore.exceptions import ClientError
 from chalicelib import aggregates, aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models import (
-    CLOSED_STATUSES, ApiKey, ContactKind, FollowUp, FollowUpStatus, Suppression, Survey, SurveyOpen, SurveyStatus,
+    CLOSED_STATUSES, ApiKey, ContactKind, ErasureReceipt, FollowUp, FollowUpStatus, Lead, SessionRecord,
+    SignInLink, Suppression, Survey, SurveyOpen, SurveyStatus,
 )
 
 _serializer = TypeSerializer()
@@ -119,6 +137,32 @@ def _cancellation_codes(error: ClientError) -> list[str]:
     return [reason.get("Code") or "None" for reason in error.response.get("CancellationReasons") or []]
 
 
+def expiry_of(at: datetime, kept: Optional[timedelta] = None) -> int:
+    """The `expires_ttl` (epoch seconds) of personal data about a moment `at`: `kept` after it,
+    by default the retention period (CLOSELOOP_RETENTION_DAYS)."""
+    return int((at + (kept or timedelta(days=get_settings().retention_days))).timestamp())
+
+
+def _alive(item: dict, now: Optional[datetime] = None) -> bool:
+    """False once a (plain) item is past its `expires_ttl`: DynamoDB deletes expired items only
+    some time later (up to ~48 h; DynamoDB Local never), so every read of personal data asks this.
+    An item without the attribute (written before retention existed) never expires."""
+    ttl = item.get(TTL_ATTRIBUTE)
+    return ttl is None or int(ttl) > (now or clock.now()).timestamp()
+
+
+def _alive_filter(now: Optional[datetime] = None) -> tuple[str, dict, dict]:
+    """_alive as a FilterExpression fragment, with its attribute names and (plain) values."""
+    return ("(attribute_not_exists(#ttl) OR #ttl > :alive_at)", {"#ttl": TTL_ATTRIBUTE},
+            {":alive_at": int((now or clock.now()).timestamp())})
+
+
+def _alive_item(item: Optional[dict]) -> Optional[dict]:
+    """A raw item read by key, as a plain dict, or None when absent or expired."""
+    plain = _from_item(item) if item else None
+    return plain if plain is not None and _alive(plain) else None
+
+
 # Follow-up fields that may be absent; saving a follow-up without them removes them.
 _FOLLOWUP_OPTIONAL = ("comment", "customer_name", "agent", "team", "owner", "first_contact_at", "closed_at",
                       "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "base_url",
@@ -130,6 +174,7 @@ def _followup_item(followup: FollowUp) -> dict:
     values = {k: v for k, v in followup.model_dump(mode="json").items() if v is not None}
     values.update(pk=followup_pk(followup.followup_id), sk="FOLLOWUP", fu_pk="FOLLOWUP",
                   fu_sk=f"{clock.iso(followup.opened_at)}#{followup.followup_id}")
+    values[TTL_ATTRIBUTE] = expiry_of(followup.opened_at)
     if followup.status not in CLOSED_STATUSES and followup.escalated_at is None:
         values.update(due_pk="DUE", due_sk=f"{clock.iso(followup.due_at)}#{followup.followup_id}")
     return values
@@ -141,7 +186,8 @@ def _open_marker_write(table_name: str, followup: FollowUp) -> dict:
     if followup.status in CLOSED_STATUSES:
         return {"Delete": {"TableName": table_name, "Key": key}}
     return {"Put": {"TableName": table_name, "Item": {
-        **key, **_to_item({"followup_id": followup.followup_id, "opened_at": clock.iso(followup.opened_at)})}}}
+        **key, **_to_item({"followup_id": followup.followup_id, "opened_at": clock.iso(followup.opened_at),
+                           TTL_ATTRIBUTE: expiry_of(followup.opened_at)})}}}
 
 
 def _counter_writes(table_name: str, changes: Sequence[aggregates.CounterChange]) -> list[dict]:
@@ -221,29 +267,43 @@ class Store:
         contact) otherwise. Without it (re-surveys, suppressed surveys) no contact is stamped.
         """
         pk = survey_pk(survey.survey_id)
+        # Personal data expires a retention period after the send; every item that names the
+        # customer or points at the survey goes with it.
+        expires = expiry_of(survey.send_at)
         items = [
             {"Put": {
                 "TableName": self.table_name,
                 "Item": _to_item({"pk": f"INTERACTION#{survey.interaction_id}", "sk": "INTERACTION",
-                                  "survey_id": survey.survey_id}),
-                "ConditionExpression": "attribute_not_exists(pk)",
+                                  "survey_id": survey.survey_id, TTL_ATTRIBUTE: expires}),
+                # An expired interaction that DynamoDB has not deleted yet is as good as gone.
+                "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+                "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": _to_item({":now": int(clock.now().timestamp())}),
             }},
             {"Put": {
                 "TableName": self.table_name,
-                "Item": _to_item({"pk": pk, "sk": "SURVEY", **survey.model_dump(mode="json")}),
+                "Item": _to_item({"pk": pk, "sk": "SURVEY", **survey.model_dump(mode="json"), TTL_ATTRIBUTE: expires}),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }},
         ]
         throttled = list(dict.fromkeys(contacts)) if throttle_since is not None else []
         for kind, value in throttled:
+            # A stamp matters only for the throttle window: it expires when the window has passed.
             items.append({"Update": {
                 "TableName": self.table_name, "Key": _key(throttle_pk(kind, value), "THROTTLE"),
-                "UpdateExpression": "SET last_surveyed_at = :now, survey_id = :survey",
+                "UpdateExpression": "SET last_surveyed_at = :now, survey_id = :survey, #ttl = :ttl",
                 "ConditionExpression": "attribute_not_exists(pk) OR last_surveyed_at < :since",
-                "ExpressionAttributeValues": _to_item({":now": clock.iso(survey.created_at),
-                                                       ":survey": survey.survey_id,
-                                                       ":since": clock.iso(throttle_since)}),
+                "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": _to_item({
+                    ":now": clock.iso(survey.created_at), ":survey": survey.survey_id,
+                    ":since": clock.iso(throttle_since),
+                    ":ttl": expiry_of(survey.created_at, survey.created_at - throttle_since)}),
             }})
+        # The customer's index of surveys (erasure finds them with one Query), after the stamps so
+        # a cancellation reason's position still names the stamp that failed.
+        items.append({"Put": {"TableName": self.table_name, "Item": _to_item({
+            "pk": customer_pk(survey.customer.id), "sk": f"SURVEY#{survey.survey_id}", "survey_id": survey.survey_id,
+            TTL_ATTRIBUTE: expires})}})
         try:
             # A concurrent transaction on the same items (the customer's other interaction) is
             # tried again; the loser then sees the winner's stamp.
@@ -253,7 +313,7 @@ class Store:
                 raise
             codes = _cancellation_codes(error)
             failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
-            if failed and failed[0] >= 2:  # items 0 and 1: the interaction and the survey
+            if failed and 2 <= failed[0] < 2 + len(throttled):  # 0, 1: the interaction and the survey
                 raise Throttled(*throttled[failed[0] - 2]) from error
             existing = self.survey_id_for_interaction(survey.interaction_id)
             if existing is not None:
@@ -268,19 +328,22 @@ class Store:
 
     def last_surveyed(self, kind: ContactKind, value: str) -> Optional[datetime]:
         """When this contact was last stamped by a throttled survey, if ever."""
-        item = self.db.get_item(TableName=self.table_name, Key=_key(throttle_pk(kind, value), "THROTTLE"),
-                                ConsistentRead=True).get("Item")
-        return clock.parse_iso(_from_item(item)["last_surveyed_at"]) if item else None
+        item = _alive_item(self.db.get_item(TableName=self.table_name, Key=_key(throttle_pk(kind, value), "THROTTLE"),
+                                            ConsistentRead=True).get("Item"))
+        return clock.parse_iso(item["last_surveyed_at"]) if item else None
 
     def survey_id_for_interaction(self, interaction_id: str) -> Optional[str]:
-        item = self.db.get_item(TableName=self.table_name, Key=_key(f"INTERACTION#{interaction_id}", "INTERACTION"),
-                                ConsistentRead=True).get("Item")
-        return _from_item(item)["survey_id"] if item else None
+        item = _alive_item(self.db.get_item(TableName=self.table_name,
+                                            Key=_key(f"INTERACTION#{interaction_id}", "INTERACTION"),
+                                            ConsistentRead=True).get("Item"))
+        return item["survey_id"] if item else None
 
-    def get_survey(self, survey_id: str) -> Optional[Survey]:
-        item = self.db.get_item(TableName=self.table_name, Key=_key(survey_pk(survey_id), "SURVEY"),
-                                ConsistentRead=True).get("Item")
-        return Survey.model_validate(_from_item(item)) if item else None
+    def get_survey(self, survey_id: str, include_expired: bool = False) -> Optional[Survey]:
+        """The survey, or None; one past its retention counts as gone unless `include_expired` (erasure)."""
+        raw = self.db.get_item(TableName=self.table_name, Key=_key(survey_pk(survey_id), "SURVEY"),
+                               ConsistentRead=True).get("Item")
+        item = _from_item(raw) if raw and include_expired else _alive_item(raw)
+        return Survey.model_validate(item) if item else None
 
     def get_survey_with_opens(self, survey_id: str) -> tuple[Optional[Survey], list[SurveyOpen]]:
         """The survey and its latest page views, newest first, in one Query."""
@@ -290,22 +353,42 @@ class Store:
             ScanIndexForward=False, Limit=RECENT_OPENS + 1, ConsistentRead=True,
         )["Items"]
         survey, opens = None, []
-        for item in map(_from_item, items):
+        for item in filter(_alive, map(_from_item, items)):
             if item["sk"] == "SURVEY":
                 survey = Survey.model_validate(item)
             elif item["sk"].startswith("OPEN#"):
                 opens.append(SurveyOpen.model_validate(item))
         return survey, opens
 
-    def add_open(self, survey_open: SurveyOpen) -> None:
-        self.db.put_item(TableName=self.table_name, Item=_to_item({
+    def add_open(self, survey_open: SurveyOpen, survey: Optional[Survey] = None) -> None:
+        """Keep a page view. With `survey` (as the page read it), a view that is the survey's first
+        open by a person (aggregates.opens_now) is kept in a transaction that also sets the survey's
+        `opened_at`, on condition it has none, and counts `opened`: of two views at once one counts."""
+        put = {"TableName": self.table_name, "Item": _to_item({
             "pk": survey_pk(survey_open.survey_id), "sk": self._open_sk(survey_open),
-            **survey_open.model_dump(mode="json"),
-        }))
+            **survey_open.model_dump(mode="json"), TTL_ATTRIBUTE: expiry_of(survey_open.at),
+        })}
+        changes = aggregates.opened_changes(survey, get_settings().reporting_timezone) \
+            if survey is not None and aggregates.opens_now(survey, survey_open) else []
+        if not changes:
+            self.db.put_item(**put)
+            return
+        try:
+            self._transact([{"Put": put}, {"Update": {
+                "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
+                "UpdateExpression": "SET opened_at = :at",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(opened_at)",
+                "ExpressionAttributeValues": _to_item({":at": clock.iso(survey_open.at)}),
+            }}, *_counter_writes(self.table_name, changes)])
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            self.db.put_item(**put)  # another view or a response counted the open first
 
     def list_opens(self, survey_id: str) -> list[SurveyOpen]:
         """Every recorded page view of a survey, oldest first (audit)."""
-        return [SurveyOpen.model_validate(item) for item in self._query_prefix(survey_pk(survey_id), "OPEN#")]
+        return [SurveyOpen.model_validate(item) for item in self._query_prefix(survey_pk(survey_id), "OPEN#")
+                if _alive(item)]
 
     def set_open_verdict(self, survey_open: SurveyOpen) -> None:
         self.db.update_item(**self._open_verdict_update(survey_open))
@@ -318,6 +401,8 @@ class Store:
         The write succeeds only if nobody changed the response since `survey` was read
         (response_version) and the survey has not expired, so one response is counted per survey
         and concurrent clicks cannot interleave. Returns the new response version.
+        A survey without a counted open is counted as opened by the same write (and gets
+        `opened_at`, on condition that a concurrent page view did not set it meanwhile).
         """
         names = {"#status": "status"}
         values = {":score": score, ":now": clock.iso(at), ":version": survey.response_version,
@@ -336,10 +421,17 @@ class Store:
         sets += ["rs_pk = :rs_pk", "rs_sk = :rs_sk"]
         keys = response_keys(survey.survey_id, survey.responded_at or at)
         values.update({":rs_pk": keys["rs_pk"], ":rs_sk": keys["rs_sk"]})
+        # An erased survey takes no new comment: a page read before the erasure cannot write one after.
+        condition = ("response_version = :version AND expires_at > :now AND #status <> :suppressed "
+                     "AND attribute_not_exists(erased_at)")
+        first_open = aggregates.opens_now(survey)
+        if first_open:
+            sets.append("opened_at = :now")
+            condition += " AND attribute_not_exists(opened_at)"
         items = [{"Update": {
             "TableName": self.table_name, "Key": _key(survey_pk(survey.survey_id), "SURVEY"),
             "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": "response_version = :version AND expires_at > :now AND #status <> :suppressed",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_item(values),
         }}]
@@ -347,7 +439,7 @@ class Store:
             items.append({"Update": self._open_verdict_update(survey_open)})
         # The report counters move with the response: the old score's count to the new one.
         items += _counter_writes(self.table_name, aggregates.response_changes(
-            survey, survey.score, score, get_settings().reporting_timezone))
+            survey, survey.score, score, get_settings().reporting_timezone, first_open=first_open))
         try:
             self._transact(items)
         except ClientError as error:
@@ -512,17 +604,21 @@ class Store:
 
     def has_open_followup(self, customer_id: str) -> bool:
         """True if a follow-up of this customer is not closed (one Query on the open markers)."""
+        # No Limit: DynamoDB applies it before the filter, and an expired marker must not hide a live one.
+        alive, names, values = _alive_filter()
         items = self.db.query(
             TableName=self.table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :open)",
-            ExpressionAttributeValues=_to_item({":pk": customer_pk(customer_id), ":open": "OPENFOLLOWUP#"}),
-            Limit=1, ConsistentRead=True,
+            FilterExpression=alive, ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_item({":pk": customer_pk(customer_id), ":open": "OPENFOLLOWUP#", **values}),
+            ConsistentRead=True,
         )["Items"]
         return bool(items)
 
-    def get_followup(self, followup_id: str) -> Optional[FollowUp]:
-        item = self.db.get_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
-                                ConsistentRead=True).get("Item")
-        return FollowUp.model_validate(_from_item(item)) if item else None
+    def get_followup(self, followup_id: str, include_expired: bool = False) -> Optional[FollowUp]:
+        raw = self.db.get_item(TableName=self.table_name, Key=_key(followup_pk(followup_id), "FOLLOWUP"),
+                               ConsistentRead=True).get("Item")
+        item = _from_item(raw) if raw and include_expired else _alive_item(raw)
+        return FollowUp.model_validate(item) if item else None
 
     def save_followup(self, followup: FollowUp, read_version: int) -> None:
         """Write a changed follow-up, only if nobody changed it since `read_version` was read.
@@ -585,7 +681,8 @@ class Store:
             "ExpressionAttributeValues": _to_item({":fu": "FOLLOWUP", ":start": clock.iso(start),
                                                    ":end": clock.iso(end)}),
         }
-        yield from (FollowUp.model_validate(_from_item(item)) for item in _every_item(self.db.query, kwargs))
+        yield from (FollowUp.model_validate(item) for item in map(_from_item, _every_item(self.db.query, kwargs))
+                    if _alive(item))
 
     def list_followups(self, status: Optional[FollowUpStatus] = None, owner: Optional[str] = None,
                        team: Optional[str] = None, overdue_at: Optional[datetime] = None, overdue: bool = True,
@@ -609,6 +706,10 @@ class Store:
             values.update({**closed, ":at": clock.iso(overdue_at)})
             late = f"(NOT #status IN ({', '.join(closed)}) AND #due <= :at)"
             conditions.append(late if overdue else f"NOT {late}")
+        alive, alive_names, alive_values = _alive_filter()  # past retention: gone, whatever the filters
+        conditions.append(alive)
+        names.update(alive_names)
+        values.update(alive_values)
         kwargs: dict[str, Any] = {
             "TableName": self.table_name, "IndexName": FOLLOWUPS_INDEX, "KeyConditionExpression": "fu_pk = :fu",
             "ScanIndexForward": False, "ExpressionAttributeValues": _to_item(values),
@@ -678,6 +779,10 @@ class Store:
         if has_comment is not None:
             names["#comment"] = "comment"
             conditions.append("attribute_exists(#comment)" if has_comment else "attribute_not_exists(#comment)")
+        alive, alive_names, alive_values = _alive_filter()  # responses past retention are gone
+        conditions.append(alive)
+        names.update(alive_names)
+        values.update(alive_values)
         lowest = clock.iso(start)  # rs_sk "<time>#<id>" of a response at exactly `start` sorts after it
         oldest_month, month = lowest[:7], _first_month(position)
         queries = 0
@@ -827,7 +932,9 @@ class Store:
     # --- SMS replies -----------------------------------------------------------------------
 
     def put_marker(self, pk: str, sk: str, at: datetime, **values: Any) -> bool:
-        """Write a once-only marker item; False if it already exists (someone did this before)."""
+        """Write a once-only marker item; False if it already exists (someone did this before).
+        It expires after the retention period unless `expires_ttl` is given (SMS markers name a phone)."""
+        values.setdefault(TTL_ATTRIBUTE, expiry_of(at))
         try:
             self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
                              Item=_to_item({"pk": pk, "sk": sk, "at": clock.iso(at), **values}))
@@ -845,7 +952,7 @@ class Store:
         try:
             self.db.put_item(TableName=self.table_name,
                              Item=_to_item({"pk": f"PHONE#{phone}", "sk": "LATESTSMS", "survey_id": survey_id,
-                                            "sent_at": clock.iso(sent_at)}),
+                                            "sent_at": clock.iso(sent_at), TTL_ATTRIBUTE: expiry_of(sent_at)}),
                              ConditionExpression="attribute_not_exists(pk) OR sent_at <= :at",
                              ExpressionAttributeValues=_to_item({":at": clock.iso(sent_at)}))
         except ClientError as error:
@@ -853,9 +960,105 @@ class Store:
                 raise
 
     def latest_sms_survey(self, phone: str) -> Optional[str]:
-        item = self.db.get_item(TableName=self.table_name, Key=_key(f"PHONE#{phone}", "LATESTSMS"),
+        item = _alive_item(self.db.get_item(TableName=self.table_name, Key=_key(f"PHONE#{phone}", "LATESTSMS"),
+                                            ConsistentRead=True).get("Item"))
+        return item["survey_id"] if item else None
+
+    # --- personal data: erasure (chalicelib/erasure.py) ------------------------------------
+
+    def customer_survey_ids(self, customer_id: str) -> list[str]:
+        """Every survey stored for a customer (the CUSTOMER# index items), expired or not."""
+        return [item["survey_id"] for item in self._query_prefix(customer_pk(customer_id), "SURVEY#")]
+
+    def erase_survey(self, survey_id: str, customer_id: str, at: datetime,
+                     reasons: Optional[dict[str, str]] = None) -> Optional[dict]:
+        """Strip a survey of its customer's details (all but the id), properties, comment and token
+        hashes (its links stop working), keeping what reports count; marks it `erased_at`. `reasons`
+        replaces texts that quoted a contact (suppressed_reason, failure_reason).
+        Returns the item as it was, None if it is gone."""
+        reasons = reasons or {}
+        sets = "".join(f", #r{i} = :r{i}" for i in range(len(reasons)))
+        try:
+            old = self.db.update_item(
+                TableName=self.table_name, Key=_key(survey_pk(survey_id), "SURVEY"),
+                UpdateExpression="SET customer = :customer, properties = :empty, secret_hashes = :none, "
+                                 f"erased_at = if_not_exists(erased_at, :at){sets} REMOVE #comment",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#comment": "comment", **{f"#r{i}": n for i, n in enumerate(reasons)}},
+                ExpressionAttributeValues=_to_item({":customer": {"id": customer_id}, ":empty": {}, ":none": [],
+                                                    ":at": clock.iso(at),
+                                                    **{f":r{i}": v for i, v in enumerate(reasons.values())}}),
+                ReturnValues="ALL_OLD").get("Attributes")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return _from_item(old)
+
+    def delete_opens(self, survey_id: str) -> int:
+        """Delete every page view of a survey (times and user agents); returns how many there were."""
+        keys = [_key(item["pk"], item["sk"]) for item in self._query_prefix(survey_pk(survey_id), "OPEN#")]
+        for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 at a time
+            request = {self.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]}
+            while request:
+                request = self.db.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+        return len(keys)
+
+    def delete_if_for_surveys(self, pk: str, sk: str, survey_ids: set[str]) -> bool:
+        """Delete an item that points at one of `survey_ids` (a throttle stamp, the latest SMS); one
+        that points at another customer's survey (an address they share) stays. True if deleted."""
+        item = self.db.get_item(TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True).get("Item")
+        survey_id = _from_item(item).get("survey_id") if item else None
+        if survey_id not in survey_ids:
+            return False
+        try:  # only if it still points there (a new survey may have stamped it meanwhile)
+            self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk), ConditionExpression="survey_id = :survey",
+                                ExpressionAttributeValues=_to_item({":survey": survey_id}))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def delete_record(self, pk: str, sk: str) -> bool:
+        """Delete one item; True if it existed."""
+        return "Attributes" in self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk), ReturnValues="ALL_OLD")
+
+    def hash_suppression(self, kind: ContactKind, value: str, hashed: str) -> bool:
+        """Replace the clear ledger entry of a contact by the same entry (reason, source, time, step
+        marks) under `hashed`; False if there was no clear entry. An existing hashed entry stays."""
+        clear = _key("SUPPRESSION", _suppression_sk(kind, value))
+        item = self.db.get_item(TableName=self.table_name, Key=clear, ConsistentRead=True).get("Item")
+        if not item:
+            return False
+        copy = {**item, **_key("SUPPRESSION", _suppression_sk(kind, hashed)), "value": {"S": hashed}}
+        try:
+            self._transact([
+                {"Put": {"TableName": self.table_name, "Item": copy,
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Delete": {"TableName": self.table_name, "Key": clear}},
+            ])
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            self.db.delete_item(TableName=self.table_name, Key=clear)  # hashed before: the first entry stays
+        return True
+
+    def put_erasure_receipt(self, receipt: ErasureReceipt, customer_hash: str) -> None:
+        """Keep the receipt for good (no `expires_ttl`): it holds counts and a hash, nothing personal."""
+        self.db.put_item(TableName=self.table_name, Item=_to_item({
+            "pk": f"ERASURE#{receipt.receipt_id}", "sk": "ERASURE", "customer_hash": customer_hash,
+            **receipt.model_dump(mode="json")}))
+
+    def get_erasure_receipt(self, receipt_id: str) -> Optional[tuple[ErasureReceipt, str]]:
+        """(the receipt, the hash of its customer id), or None."""
+        item = self.db.get_item(TableName=self.table_name, Key=_key(f"ERASURE#{receipt_id}", "ERASURE"),
                                 ConsistentRead=True).get("Item")
-        return _from_item(item)["survey_id"] if item else None
+        if not item:
+            return None
+        plain = _from_item(item)
+        return ErasureReceipt.model_validate({k: v for k, v in plain.items()
+                                              if k in ErasureReceipt.model_fields}), plain["customer_hash"]
 
     # --- api keys ------------------------------------------------------------------------
 
@@ -881,6 +1084,96 @@ class Store:
             if _is_condition_failure(error):
                 raise KeyError(key_hash) from error
             raise
+
+    # --- dashboard sign-in: the leads' allowed list, sign-in links, sessions -------------------
+
+    def put_lead(self, lead: Lead) -> bool:
+        """Put a lead on the allowed list; False (nothing changed) when the address is on it already."""
+        try:
+            self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
+                             Item=_to_item({"pk": "LEAD", "sk": lead.email.lower(), **lead.model_dump(mode="json")}))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_lead(self, email: str) -> Optional[Lead]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key("LEAD", email.lower()),
+                                ConsistentRead=True).get("Item")
+        return Lead.model_validate(_from_item(item)) if item else None
+
+    def list_leads(self) -> list[Lead]:
+        return [Lead.model_validate(item) for item in self._query_prefix("LEAD", "")]
+
+    def remove_lead(self, email: str) -> Optional[Lead]:
+        """Take a lead off the allowed list; the removed lead, or None when it was not on it."""
+        item = self.db.delete_item(TableName=self.table_name, Key=_key("LEAD", email.lower()),
+                                   ReturnValues="ALL_OLD").get("Attributes")
+        return Lead.model_validate(_from_item(item)) if item else None
+
+    def put_signin_link(self, token_hash: str, link: SignInLink) -> None:
+        self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
+                         Item=_to_item({"pk": f"SIGNIN#{token_hash}", "sk": "SIGNIN", **link.model_dump(mode="json"),
+                                        TTL_ATTRIBUTE: int(link.expires_at.timestamp())}))
+
+    def get_signin_link(self, token_hash: str) -> Optional[SignInLink]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(f"SIGNIN#{token_hash}", "SIGNIN"),
+                                ConsistentRead=True).get("Item")
+        return SignInLink.model_validate(_from_item(item)) if item else None
+
+    def consume_signin_link(self, token_hash: str, at: datetime) -> Optional[SignInLink]:
+        """Mark the link used, if it is unused and unexpired at `at`: one conditional write, so of
+        concurrent clicks exactly one gets the link; the others (and any later one) get None."""
+        try:
+            item = self.db.update_item(
+                TableName=self.table_name, Key=_key(f"SIGNIN#{token_hash}", "SIGNIN"),
+                UpdateExpression="SET used_at = :at", ReturnValues="ALL_NEW",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :at",
+                ExpressionAttributeValues=_to_item({":at": clock.iso(at)}))["Attributes"]
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return SignInLink.model_validate(_from_item(item))
+
+    def count_signin_link(self, email: str, at: datetime, window: timedelta, limit: int) -> bool:
+        """Count a sign-in link sent to `email` at `at`, unless `limit` were sent within `window`
+        before it (a sliding window); False then. Concurrent callers are counted one by one."""
+        key = _key(f"SIGNINRATE#{email.lower()}", "SIGNINRATE")
+        for _ in range(2 * _RESERVE_ROUNDS):
+            item = self.db.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            stored = _from_item(item) if item else {}
+            recent = [sent for sent in stored.get("sent", []) if sent > clock.iso(at - window)]
+            if len(recent) >= limit:
+                return False
+            version = stored.get("version", 0)
+            try:
+                self.db.put_item(
+                    TableName=self.table_name,
+                    Item=_to_item({"pk": key["pk"]["S"], "sk": "SIGNINRATE", "sent": recent + [clock.iso(at)],
+                                   "version": version + 1, TTL_ATTRIBUTE: int((at + window).timestamp())}),
+                    ConditionExpression="attribute_not_exists(pk) OR version = :version",
+                    ExpressionAttributeValues=_to_item({":version": version}))
+                return True
+            except ClientError as error:
+                if not _is_condition_failure(error):
+                    raise
+        return False
+
+    def put_session(self, session_hash: str, record: SessionRecord) -> None:
+        self.db.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(pk)",
+                         Item=_to_item({"pk": f"SESSION#{session_hash}", "sk": "SESSION",
+                                        **record.model_dump(mode="json"),
+                                        TTL_ATTRIBUTE: int(record.expires_at.timestamp())}))
+
+    def get_session(self, session_hash: str) -> Optional[SessionRecord]:
+        item = self.db.get_item(TableName=self.table_name, Key=_key(f"SESSION#{session_hash}", "SESSION"),
+                                ConsistentRead=True).get("Item")
+        return SessionRecord.model_validate(_from_item(item)) if item else None
+
+    def delete_session(self, session_hash: str) -> None:
+        self.db.delete_item(TableName=self.table_name, Key=_key(f"SESSION#{session_hash}", "SESSION"))
 
     # --- internals -----------------------------------------------------------------------
 
@@ -1039,3 +1332,69 @@ def backfill_response_keys(table_name: str, client=None) -> int:
             if not _is_condition_failure(error):
                 raise
     return done
+
+
+def backfill_customer_index(table_name: str, client=None) -> int:
+    """Give every survey stored before the customer index existed its CUSTOMER#<id>/SURVEY#<id>
+    item, so an erasure finds it; returns how many were added. An operator's one-off (`python -m
+    ops customers backfill`): one Scan of the table, one conditional put per survey found."""
+    db = client or aws.client("dynamodb")
+    kwargs: dict[str, Any] = {
+        "TableName": table_name, "ProjectionExpression": "pk, #customer.#id, #ttl",
+        "FilterExpression": "sk = :survey", "ExpressionAttributeValues": {":survey": {"S": "SURVEY"}},
+        "ExpressionAttributeNames": {"#customer": "customer", "#id": "id", "#ttl": TTL_ATTRIBUTE},
+    }
+    added = 0
+    for item in map(_from_item, _every_item(db.scan, kwargs)):
+        survey_id = item["pk"].removeprefix("SURVEY#")
+        try:
+            db.put_item(TableName=table_name, ConditionExpression="attribute_not_exists(pk)", Item=_to_item({
+                "pk": customer_pk(item["customer"]["id"]), "sk": f"SURVEY#{survey_id}", "survey_id": survey_id,
+                TTL_ATTRIBUTE: item.get(TTL_ATTRIBUTE)}))
+            added += 1
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+    return added
+
+
+# Items written before retention, by sort key: the attribute their expiry counts from. Throttle
+# stamps count from their last survey, for the throttle window only.
+_RETENTION_CLOCKS = {"SURVEY": "send_at", "FOLLOWUP": "opened_at", "LATESTSMS": "sent_at", "SMSIN": "at",
+                     "SMSNOSURVEY": "at", "SMSHELP": "at", "SMSCLOSED": "at", "OPEN#": "at",
+                     "OPENFOLLOWUP#": "opened_at"}
+
+
+def backfill_retention(table_name: str, client=None) -> int:
+    """Give the personal-data items written before retention existed their `expires_ttl` (surveys,
+    page views, follow-ups, open markers, throttle stamps, SMS records); returns how many. One Scan,
+    one conditional update per item; interaction and customer index items, which hold only ids,
+    are left to the survey's own expiry (reads go through the survey). Safe to run again."""
+    db, settings = client or aws.client("dynamodb"), get_settings()
+    kwargs: dict[str, Any] = {"TableName": table_name, "FilterExpression": "attribute_not_exists(#ttl)",
+                              "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE}}
+    done = 0
+    for item in map(_from_item, _every_item(db.scan, kwargs)):
+        expires = _backfilled_expiry(item, settings.throttle_days)
+        if expires is None:
+            continue
+        try:
+            db.update_item(TableName=table_name, Key=_key(item["pk"], item["sk"]), UpdateExpression="SET #ttl = :ttl",
+                           ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#ttl)",
+                           ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                           ExpressionAttributeValues={":ttl": {"N": str(expires)}})
+            done += 1
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+    return done
+
+
+def _backfilled_expiry(item: dict, throttle_days: int) -> Optional[int]:
+    if item["sk"] == "THROTTLE" and "last_surveyed_at" in item:
+        return expiry_of(clock.parse_iso(item["last_surveyed_at"]), timedelta(days=throttle_days))
+    sort = item["sk"] if item["sk"] in _RETENTION_CLOCKS else item["sk"].split("#", 1)[0] + "#"
+    if item["pk"].startswith(("AGG#", "SUPPRESSION", "APIKEY", "ERASURE#")) or sort not in _RETENTION_CLOCKS:
+        return None
+    at = item.get(_RETENTION_CLOCKS[sort])
+    return expiry_of(clock.parse_iso(at)) if isinstance(at, str) else None

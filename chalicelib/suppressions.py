@@ -3,13 +3,20 @@
 Opt-outs, bounces and complaints are recorded per contact: the customer id (suppresses every
 address of the customer), an email address, or a phone number. Recording is idempotent: a
 notification delivered several times suppresses once, and the first reason and time stay.
+
+An erased customer's entries (chalicelib/erasure.py) stay, since an opt-out must outlive the
+data, but only as a hash of the contact (`sha256:<hex>`, or `hmac-sha256:<hex>` keyed with
+CLOSELOOP_SUPPRESSION_HASH_KEY): every check looks up the clear and the hashed forms.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Optional
 
 from chalicelib import clock
+from chalicelib.config import get_settings
 from chalicelib.models import Channel, ContactKind, Customer, Suppression, SuppressionReason
 from chalicelib.storage import Store, get_store
 
@@ -17,6 +24,28 @@ from chalicelib.storage import Store, get_store
 def normalize(kind: ContactKind, value: str) -> str:
     """One spelling per contact: addresses compare case-insensitively."""
     return value.strip().lower() if ContactKind(kind) is ContactKind.EMAIL else value.strip()
+
+
+def hashed_value(kind: ContactKind, value: str) -> str:
+    """The ledger value an erasure leaves for a contact. Plain SHA-256 by default: it keeps the
+    value out of sight, but a dictionary of likely addresses reverses it; with a key (HMAC) it
+    cannot be reversed without the key."""
+    data, key = normalize(kind, value).encode(), get_settings().suppression_hash_key
+    if key:
+        return "hmac-sha256:" + hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def is_hashed(value: str) -> bool:
+    return value.startswith(("sha256:", "hmac-sha256:"))
+
+
+def _forms(kind: ContactKind, value: str) -> list[tuple[ContactKind, str]]:
+    """Every spelling a contact may have in the ledger: clear, hashed, and plain-hashed (an entry
+    hashed before a key was set)."""
+    value = normalize(kind, value)
+    plain = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return list(dict.fromkeys([(kind, value), (kind, hashed_value(kind, value)), (kind, plain)]))
 
 
 def contacts_of(customer: Customer) -> list[tuple[ContactKind, str]]:
@@ -37,18 +66,28 @@ def suppress(kind: ContactKind, value: str, reason: SuppressionReason, source: s
 
 def suppression_for(customer: Customer, store: Optional[Store] = None) -> Optional[Suppression]:
     """The ledger entry that stops surveying this customer, if any (one request)."""
-    found = (store or get_store()).find_suppressions(contacts_of(customer))
+    contacts = [form for kind, value in contacts_of(customer) for form in _forms(kind, value)]
+    found = (store or get_store()).find_suppressions(contacts)
     order = {kind: index for index, (kind, _) in enumerate(contacts_of(customer))}
     return min(found, key=lambda entry: order[entry.kind]) if found else None
 
 
 def lift(kind: ContactKind, value: str, store: Optional[Store] = None) -> Optional[Suppression]:
-    return (store or get_store()).remove_suppression(kind, normalize(kind, value))
+    """Lift every form of the contact's entry (clear or hashed); returns one lifted, or None."""
+    store = store or get_store()
+    lifted = [store.remove_suppression(*form) for form in _forms(ContactKind(kind), value)]
+    return next((entry for entry in lifted if entry is not None), None)
 
 
 def get(kind: ContactKind, value: str, store: Optional[Store] = None) -> Optional[Suppression]:
-    found = (store or get_store()).find_suppressions([(ContactKind(kind), normalize(kind, value))])
-    return found[0] if found else None
+    """The contact's entry, clear or hashed (a hashed one shows only its hash)."""
+    found = (store or get_store()).find_suppressions(_forms(ContactKind(kind), value))
+    return min(found, key=lambda entry: is_hashed(entry.value)) if found else None  # the clear one first
+
+
+def hash_entry(kind: ContactKind, value: str, store: Optional[Store] = None) -> bool:
+    """Keep a contact's entry only as a hash (erasure); True if a clear entry was replaced."""
+    return (store or get_store()).hash_suppression(kind, normalize(kind, value), hashed_value(kind, value))
 
 
 def suppression_for_survey(customer: Customer, channel: Channel, store: Optional[Store] = None) -> Optional[Suppression]:

@@ -127,6 +127,8 @@ def survey_view(survey: Survey) -> dict:
         # The one reminder; a cancelled interaction's survey is suppressed with reason "cancelled".
         "reminded_at": _iso_or_none(survey.reminded_at),
         "cancelled_at": _iso_or_none(survey.cancelled_at), "cancelled_by": survey.cancelled_by,
+        # The customer's personal data was erased (DELETE /v1/customers/{id}); score and times stay.
+        "erased_at": _iso_or_none(survey.erased_at),
     }
 
 
@@ -193,7 +195,8 @@ class PageView:
 
 def view_page(token: str, score: Optional[int], method: str, user_agent: str,
               store: Optional[Store] = None) -> PageView:
-    """Someone fetched a survey link: keep the evidence, count nothing (a GET never responds)."""
+    """Someone fetched a survey link: keep the evidence and count no response (a GET never
+    responds); the first view not judged automated counts the survey as opened (report counters)."""
     store = store or get_store()
     survey = _survey_for_token(token, store)
     now = clock.now()
@@ -209,7 +212,7 @@ def view_page(token: str, score: Optional[int], method: str, user_agent: str,
         score=score, user_agent=user_agent[:512],
         verdict=OpenVerdict.AUTOMATED if first_look.automated else OpenVerdict.PENDING, reason=first_look.reason,
     )
-    store.add_open(survey_open)
+    store.add_open(survey_open, survey=survey)
     return PageView(survey=survey, open_id=survey_open.open_id, score=score, token=token)
 
 

@@ -8,6 +8,8 @@
   POST /sms/inbound there plays a customer texting back (a second pump feeds the SNS handler).
 - The helpdesk webhooks get random secrets each start, shown in the banner and written to
   .cache/devstack.json; `python -m devstack.sign` posts a signed fixture with them.
+- With --demo (what `make run` passes): 90 days of demo surveys, responses and follow-ups and a
+  demo lead, seeded in the background after the banner (devstack/demo.py); nothing is sent.
 Ctrl-C stops everything, including the Java process.
 """
 from __future__ import annotations
@@ -34,6 +36,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--outbox-port", type=int, default=8001)
     parser.add_argument("--moto-port", type=int, default=0, help="0: any free port")
     parser.add_argument("--dynamodb-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--demo", action="store_true",
+                        help="seed 90 days of demo surveys, responses and follow-ups (devstack/demo.py)")
     return parser.parse_args()
 
 
@@ -174,11 +178,39 @@ A customer texting back (STOP, HELP, START, a score such as 8):
 A helpdesk webhook, signed with the secret above (Zendesk's "ticket solved"):
   .venv/bin/python -m devstack.sign zendesk tests/fixtures/helpdesks/zendesk-solved.json
 More keys: .venv/bin/python -m ops keys create --name zendesk
+Leads sign in at {public_url}/signin (the link arrives in the outbox); add one with
+  .venv/bin/python -m ops leads add you@example.com --owner sam
 """, flush=True)
+    if args.demo:
+        _start_demo(public_url)
 
     stop.wait()
     print("\nstopping closeloop...", flush=True)
     return 0
+
+
+def _start_demo(public_url: str) -> None:
+    """Add the demo lead now and seed the demo data in the background (15-40 s), so the
+    app answers at once; the reports fill in when the seeding prints that it is done."""
+    from chalicelib.storage import get_store
+    from devstack import demo
+
+    email = demo.add_demo_lead(get_store())
+    print(f"demo lead: {email} — sign in at {public_url}/signin", flush=True)
+
+    def seed() -> None:
+        try:
+            seeded = demo.seed(get_store())
+        except Exception as error:  # noqa: BLE001 - the stack keeps running without the demo data
+            print(f"demo data: seeding failed: {type(error).__name__}: {error}", flush=True)
+            return
+        if seeded:
+            followups = ", ".join(f"{n} {state}" for state, n in sorted(seeded.followups.items()))
+            print(f"demo data: {seeded.surveys} surveys over {demo.DAYS} days, {seeded.responses} responses, "
+                  f"follow-ups: {followups} ({seeded.seconds:.1f} s)", flush=True)
+
+    print("demo data: seeding in the background...", flush=True)
+    threading.Thread(target=seed, daemon=True, name="demo-seed").start()
 
 
 if __name__ == "__main__":

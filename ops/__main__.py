@@ -1,4 +1,4 @@
-"""closeloop ops: manage admin API keys and the suppression ledger of a stage.
+"""closeloop ops: manage admin API keys, the suppression ledger and the dashboard's leads of a stage.
 
   python -m ops keys create --name zendesk [--stage dev]
   python -m ops keys list [--stage dev]
@@ -8,6 +8,11 @@
   python -m ops suppressions lift phone +14155550123   (kind: customer, email or phone)
   python -m ops responses export --from 2026-01-01 --to 2026-12-31 [--team billing ...] > responses.csv
   python -m ops responses backfill      (index responses recorded before the responses index existed)
+  python -m ops customers backfill      (index surveys stored before erasure could find them by customer)
+  python -m ops retention backfill      (give items stored before retention their expires_ttl)
+  python -m ops leads add sam@example.com [--name Sam] [--owner sam]   (may sign in to the dashboard)
+  python -m ops leads list
+  python -m ops leads remove sam@example.com    (their sessions end at once)
 
 --stage local talks to the running `make run` stack; dev and prod use your AWS credentials and
 the table named in .chalice/config.json. The key is printed once, at creation; only its SHA-256
@@ -59,10 +64,25 @@ def main(argv: list[str] | None = None) -> int:
     export = answers.add_parser("export", help="the responses of a range as one CSV file")
     for name in _EXPORT_FILTERS:
         export.add_argument(f"--{name.replace('_', '-')}", dest=name, help="as in GET /v1/responses.csv")
+    allowed = commands.add_parser("leads", help="who may sign in to the dashboard").add_subparsers(
+        dest="action", required=True)
+    add = allowed.add_parser("add", help="let a support lead sign in (by a one-time link to this address)")
+    add.add_argument("email")
+    add.add_argument("--name", help="shown on the dashboard (default: the address's local part)")
+    add.add_argument("--owner", help="the owner name routing assigns follow-ups to, e.g. sam (default: the address)")
+    allowed.add_parser("list")
+    allowed.add_parser("remove", help="take a lead off the list; their sessions end").add_argument("email")
+    for area, text in (("customers", "index older surveys by customer (for erasure)"),
+                       ("retention", "give older personal data its expiry")):
+        commands.add_parser(area).add_subparsers(dest="action", required=True).add_parser("backfill", help=text)
     args = parser.parse_args(argv)
     _use_stage(args.stage)
+    if args.area in ("customers", "retention"):
+        return _backfill(args.area)
     if args.area == "suppressions":
         return _suppressions(args)
+    if args.area == "leads":
+        return _leads(args)
     if args.area == "responses" and args.action == "backfill":
         from chalicelib import storage
         from chalicelib.config import get_settings
@@ -95,6 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _backfill(area: str) -> int:
+    """One Scan of the table: customer index items, or `expires_ttl`, for items stored before them."""
+    from chalicelib import storage
+    from chalicelib.config import get_settings
+
+    table = get_settings().table_name
+    if area == "customers":
+        print(f"indexed {storage.backfill_customer_index(table)} surveys by customer")
+    else:
+        print(f"gave {storage.backfill_retention(table)} items their expiry")
+    return 0
+
+
 def _suppressions(args) -> int:
     from pydantic import ValidationError
 
@@ -120,6 +153,34 @@ def _suppressions(args) -> int:
     if entry is None:
         sys.exit(f"{key.kind.value} {key.value} is not suppressed")
     print(f"lifted {entry.kind.value} {entry.value} ({entry.reason.value} since {entry.at:%Y-%m-%d})")
+    return 0
+
+
+def _leads(args) -> int:
+    from pydantic import ValidationError
+
+    from chalicelib import leads
+
+    if args.action == "list":
+        listed = leads.list_all()
+        for lead in listed:
+            print(f"{lead.email:<40} {lead.name:<24} owner {lead.owner:<24} added {lead.added_at:%Y-%m-%d %H:%M}")
+        print(f"{len(listed)} leads")
+        return 0
+    if args.action == "remove":
+        lead = leads.remove(args.email)
+        if lead is None:
+            sys.exit(f"{args.email} is not on the list")
+        print(f"removed {lead.email}; their sessions have ended")
+        return 0
+    existing = leads.get(args.email)
+    try:
+        lead = leads.add(args.email, name=args.name, owner=args.owner)
+    except ValidationError as error:
+        first = error.errors()[0]
+        sys.exit(f"invalid {'.'.join(map(str, first['loc'])) or 'lead'}: {first['msg']}")
+    print(f"{lead.email} was already on the list (owner {lead.owner})" if existing
+          else f"added {lead.email} (name {lead.name}, owner {lead.owner}); they sign in at /signin")
     return 0
 
 

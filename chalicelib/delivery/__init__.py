@@ -58,6 +58,12 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
     if survey.status is not SurveyStatus.SCHEDULED:
         return f"already {survey.status.value}"
     now = clock.now()
+    if survey.erased_at is not None:  # erased while a send held its lease: nothing is sent to them now
+        try:
+            store.mark_suppressed(survey.survey_id, "erased", now)
+        except ConditionFailed:
+            return "erased; being sent elsewhere"
+        return "suppressed: erased"
     if jobs.wait_until(job, survey.send_at, now):
         return "not due yet"
     if now >= survey.expires_at:

@@ -22,7 +22,8 @@ API_KEY = "browser-test-key"
 
 
 class LocalStack:
-    def __init__(self):
+    def __init__(self, *arguments: str):
+        """`python -m devstack` with `arguments` (e.g. "--demo"), on free ports."""
         from devstack.dynamodb_local import free_port
 
         self.port, self.outbox_port = free_port(), free_port()
@@ -40,7 +41,7 @@ class LocalStack:
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one would block the stack.
         self.log = tempfile.NamedTemporaryFile("w+", prefix="devstack-", suffix=".log")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "--port", str(self.port), "--outbox-port", str(self.outbox_port)],
+            [sys.executable, "-m", "devstack", "--port", str(self.port), "--outbox-port", str(self.outbox_port), *arguments],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

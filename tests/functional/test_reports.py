@@ -189,3 +189,39 @@ def test_a_resurvey_and_its_answer_do_not_count(api, stack, clock):
     group = only_group(body)
     assert (group["sent"], group["responses"]) == (1, 1)  # the first survey only, with its score of 1
     assert group["distribution"]["1"] == 1 and group["distribution"]["5"] == 0
+
+
+# --- opened: the funnel's middle step --------------------------------------------------------
+
+def test_machines_opening_the_links_count_no_open_and_a_person_counts_one(api, stack, clock):
+    from tests.functional.helpers import SCRIPT, token_of
+
+    _, links = email_survey(api, stack, 1)
+    api.http.get(f"/h/{token_of(links[1])}", headers={"User-Agent": SCRIPT})  # the hidden honeypot link
+    api.http.head(links[3], headers={"User-Agent": "Mozilla/5.0"})
+    open_page(api, links[4], SCRIPT)
+    group = only_group(summary(api, clock))
+    assert (group["sent"], group["opened"], group["open_rate"]) == (1, 0, 0.0)
+
+    clock.advance(120)
+    open_page(api, links[2])  # a person looks, and comes back later to another score
+    clock.advance(120)
+    answer(api, clock, links[5])
+    group = only_group(summary(api, clock))
+    assert (group["sent"], group["opened"], group["open_rate"], group["responses"]) == (1, 1, 1.0, 1)
+
+
+def test_an_sms_reply_counts_as_opened_and_opened_is_at_least_responses(api, stack, clock):
+    from tests.functional.test_sms_replies import sms_in
+
+    send_sms_survey(api, stack, survey="nps", interaction_id="zd-1", customer=customer(1))
+    email_survey(api, stack, 2, survey="nps")  # sent, never opened
+    sms_in(api, "9", sender=customer(1)["phone"])
+    sms_in(api, "10", sender=customer(1)["phone"])
+    group = only_group(summary(api, clock, "nps"))
+    assert (group["sent"], group["opened"], group["open_rate"], group["responses"]) == (2, 1, 0.5, 1)
+
+
+def test_nothing_sent_has_no_open_rate(api, clock):
+    group = only_group(summary(api, clock, "nps"))
+    assert (group["sent"], group["opened"], group["open_rate"]) == (0, 0, None)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import urlencode
 
 import pytest
 from chalice.app import ChaliceAuthorizer
@@ -14,6 +16,15 @@ from tests.functional.helpers import interaction, post, queued_messages, stored_
 PUBLIC_PAGES = {"/s/{token}", "/s/{token}/{score}", "/h/{token}", "/u/{token}"}
 # Helpdesk webhooks authenticate by their product's signature; each must be listed here by name.
 SIGNED_WEBHOOKS: set[str] = {"/v1/webhooks/zendesk", "/v1/webhooks/intercom", "/v1/webhooks/freshdesk"}
+# The leads' sign-in pages: public, a sign-in link protected by its one-time token (chalicelib/signin.py).
+SIGNIN_PAGES = {"/signin", "/signin/{token}"}
+
+
+def is_session_route(path: str) -> bool:
+    """Routes for signed-in leads only: /signout and everything under /dashboard. Which view guards
+    them does not matter here: test_session_routes_show_a_signed_out_visitor_nothing requests every
+    one of them signed out, so a route added there without a session guard fails it."""
+    return path == "/signout" or path.startswith("/dashboard")
 
 
 def all_routes():
@@ -30,6 +41,7 @@ def test_the_app_has_admin_routes_and_public_pages():
     paths = {path for path, _, _ in all_routes()}
     assert {"/v1/interactions", "/v1/surveys/{survey_id}", "/v1/surveys/{survey_id}/opens"} <= paths
     assert PUBLIC_PAGES <= paths
+    assert SIGNIN_PAGES | {"/signout"} <= paths
 
 
 def test_every_admin_route_requires_the_api_key_authorizer():
@@ -44,7 +56,8 @@ def test_every_admin_route_requires_the_api_key_authorizer():
 def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_webhook():
     for path, method, entry in all_routes():
         if entry.authorizer is None:
-            assert path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS, f"{method} {path} is public by accident"
+            assert (path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS or path in SIGNIN_PAGES
+                    or is_session_route(path)), f"{method} {path} is public by accident"
             assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS)
         else:
             assert entry.authorizer is app_module.api_key
@@ -125,3 +138,55 @@ def test_a_key_revoked_by_its_prefix_is_refused(api, stack, existing_survey):
     key, record = auth.create_key("zapier")
     auth.revoke_key(record.prefix)
     _assert_refused_and_nothing_written(api, stack, existing_survey, f"Bearer {key}")
+
+
+# --- the leads' session routes, signed out ----------------------------------------------------
+
+SECRET = "SECRET-MARKER"
+
+
+def _session_routes() -> list[tuple[str, str]]:
+    return sorted((path, method) for path, method, _ in all_routes() if is_session_route(path))
+
+
+def _signed_out_cookies(api, stack, clock) -> dict[str, str | None]:
+    """Every way of being signed out: no cookie, a forged one, an expired session, a removed lead's."""
+    from chalicelib import leads, sessions
+
+    kim = leads.add("kim@example.com", owner="kim")
+    removed, _ = sessions.start(leads.add("lee@example.com", owner="lee"))
+    leads.remove("lee@example.com")
+    expired, _ = sessions.start(kim)
+    clock.advance(12 * 3600)
+    return {"none": None, "forged": "A" * 43, "junk": "x;y", "expired": expired, "removed": removed}
+
+
+def test_session_routes_show_a_signed_out_visitor_nothing(api, stack, clock):
+    from chalicelib import sessions
+    from chalicelib.storage import get_store
+    from tests.functional.followup_helpers import open_followup
+
+    followup_id = open_followup(clock.now, comment=SECRET)
+    survey_id = followup_id.removeprefix("fu_")
+    before = get_store().get_followup(followup_id)
+    cookies = _signed_out_cookies(api, stack, clock)
+    stolen_csrf = get_store().get_session(sessions.hash_value(cookies["expired"])).csrf_token
+    routes = _session_routes()
+    assert ("/signout", "POST") in routes
+
+    for path, method in routes:
+        concrete = re.sub(r"\{(\w+)\}", lambda m: survey_id if "survey" in m.group(1) else followup_id, path)
+        form = {"csrf": stolen_csrf, "status": "resolved", "owner": "kim", "note": "hi", "next": "/dashboard"}
+        for name, cookie in cookies.items():
+            headers = {"Cookie": f"closeloop_session={cookie}"} if cookie else {}
+            if method not in ("GET", "HEAD"):
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            response = api.http.request(method, concrete, headers=headers,
+                                        body=urlencode(form).encode() if method not in ("GET", "HEAD") else b"")
+            where = f"{method} {concrete} with {name} cookie"
+            assert response.status_code == 303, f"{where}: {response.status_code}"
+            assert response.headers["Location"].startswith("http://127.0.0.1:8000/signin"), where
+            assert not re.search(r"closeloop_session=[^;]", response.headers.get("Set-Cookie", "")), where
+            assert SECRET.encode() not in response.body and b"Ada" not in response.body, where
+    after = get_store().get_followup(followup_id)
+    assert after.version == before.version and after.history == before.history  # nothing done

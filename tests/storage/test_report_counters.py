@@ -56,6 +56,21 @@ def withdraw(store, survey_id: str, at: datetime) -> None:
     store.withdraw_response(survey, evidence, at)
 
 
+def view(store, survey_id: str, at: datetime, user_agent: str = "Mozilla/5.0", automated: bool = False) -> None:
+    """A page view, as surveys.view_page keeps it: counted as an open unless judged automated."""
+    survey_open = SurveyOpen(open_id=f"open-{next(_numbers)}", survey_id=survey_id, at=at, method="GET",
+                             user_agent=user_agent, verdict=OpenVerdict.AUTOMATED if automated else OpenVerdict.PENDING)
+    store.add_open(survey_open, survey=store.get_survey(survey_id))
+
+
+def opened(store, kind: str, group_by: str, first: date, last: date) -> dict:
+    """Group -> (opened, open rate) of a report, groups with anything in them."""
+    query = ReportQuery.model_validate({"survey": kind, "from": first.isoformat(), "to": last.isoformat(),
+                                        "group_by": group_by})
+    return {g["key"]: (g["opened"], g["open_rate"]) for g in reports.summary(query, store)["groups"]
+            if g["sent"] or g["responses"]}
+
+
 def report(store, kind: str, group_by: str, first: date, last: date) -> dict:
     query = ReportQuery.model_validate({"survey": kind, "from": first.isoformat(), "to": last.isoformat(),
                                         "group_by": group_by})
@@ -93,6 +108,72 @@ def test_re_surveys_count_nothing(store, reporting_zone):
     assert report(store, "csat", "all", T0.date(), T0.date()) == {}
 
 
+def test_the_first_view_by_a_person_counts_one_open(store, reporting_zone):
+    survey = send(store, scheduled(), T0)
+    day = T0.date()
+    view(store, survey.survey_id, T0 + timedelta(seconds=5), "Mimecast/1.0", automated=True)
+    assert opened(store, "csat", "all", day, day) == {"all": (0, 0.0)}
+    view(store, survey.survey_id, T0 + timedelta(minutes=1))
+    view(store, survey.survey_id, T0 + timedelta(minutes=2))
+    respond(store, survey.survey_id, 5, T0 + timedelta(minutes=3))
+    assert opened(store, "csat", "agent", day, day) == {"agt_7": (1, 1.0)}
+    assert store.get_survey(survey.survey_id).opened_at == T0 + timedelta(minutes=1)
+    assert len(store.list_opens(survey.survey_id)) == 3  # every view is kept as evidence
+
+
+def test_a_response_without_a_counted_open_counts_as_opened(store, reporting_zone):
+    survey = send(store, scheduled(channel=Channel.SMS), T0)
+    respond(store, survey.survey_id, 2, T0 + timedelta(minutes=1))  # e.g. a texted reply
+    respond(store, survey.survey_id, 4, T0 + timedelta(minutes=2))
+    withdraw(store, survey.survey_id, T0 + timedelta(minutes=3))  # the open stays counted
+    view(store, survey.survey_id, T0 + timedelta(minutes=4))
+    assert opened(store, "csat", "channel", T0.date(), T0.date()) == {"sms": (1, 1.0)}
+
+
+def test_views_at_the_same_moment_count_one_open(store, reporting_zone):
+    from concurrent.futures import ThreadPoolExecutor
+
+    survey = send(store, scheduled(), T0)
+    read = store.get_survey(survey.survey_id)  # every view read the survey before any counted
+
+    def one_view(n: int) -> None:
+        store.add_open(SurveyOpen(open_id=f"race-{n}", survey_id=survey.survey_id,
+                                  at=T0 + timedelta(seconds=n), method="GET", user_agent="Mozilla/5.0"), survey=read)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one_view, range(16)))
+    with pytest.raises(ConditionFailed):  # a response read before the open was counted: read again
+        store.record_response(read, None, 5, None, T0 + timedelta(minutes=1))
+    respond(store, survey.survey_id, 5, T0 + timedelta(minutes=1))
+    assert opened(store, "csat", "all", T0.date(), T0.date()) == {"all": (1, 1.0)}
+    assert len(store.list_opens(survey.survey_id)) == 16
+
+
+def test_re_surveys_count_no_open(store, reporting_zone):
+    survey = send(store, scheduled(followup_id="fu_x"), T0)
+    view(store, survey.survey_id, T0 + timedelta(minutes=1))
+    assert opened(store, "csat", "all", T0.date(), T0.date()) == {}
+    assert store.get_survey(survey.survey_id).opened_at is None
+
+
+def test_a_first_view_is_one_transaction_and_later_views_one_put(store, reporting_zone):
+    calls: list[str] = []
+
+    def record(event_name, **_):
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    survey = send(store, scheduled(), T0)
+    first_read = store.get_survey(survey.survey_id)
+    store.db.meta.events.register("before-call.dynamodb", record)
+    try:
+        store.add_open(SurveyOpen(open_id="o-1", survey_id=survey.survey_id, at=T0, method="GET"), survey=first_read)
+        second_read = store.get_survey(survey.survey_id)
+        store.add_open(SurveyOpen(open_id="o-2", survey_id=survey.survey_id, at=T0, method="GET"), survey=second_read)
+    finally:
+        store.db.meta.events.unregister("before-call.dynamodb", record)
+    assert calls == ["TransactWriteItems", "GetItem", "PutItem"]  # the GetItem is this test's read
+
+
 def test_sends_and_responses_cost_no_extra_request(store, reporting_zone):
     calls: list[str] = []
 
@@ -108,6 +189,7 @@ def test_sends_and_responses_cost_no_extra_request(store, reporting_zone):
     finally:
         store.db.meta.events.unregister("before-call.dynamodb", record)
     assert calls == ["TransactWriteItems", "GetItem", "TransactWriteItems"]  # the GetItem is this test's read
+    assert opened(store, "csat", "all", T0.date(), T0.date()) == {"all": (1, 1.0)}  # counted by that write
 
 
 # --- an independent count over the stored surveys ----------------------------------------------
@@ -140,6 +222,35 @@ def expected_report(store, kind: str, group_by: str, first: date, last: date) ->
             for key, (sent, scores) in found.items() if sent or scores}
 
 
+def expected_opened(store, kind: str, group_by: str, first: date, last: date, opened_ids: set[str]) -> dict:
+    """Group -> (opened, open rate) from the stored surveys and the test's own record of which
+    surveys a person viewed or answered (`opened_ids`), not from `opened_at`."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for survey in _stored_surveys(store):
+        if survey.kind.value != kind or survey.followup_id is not None or survey.sent_at is None:
+            continue
+        day = survey.sent_at.astimezone(ZoneInfo(ZONE)).date()
+        if not first <= day <= last:
+            continue
+        key = day.isoformat() if group_by == "day" else aggregates.groups_of(survey)[
+            "all" if group_by == "all" else group_by]
+        found[key][0] += 1
+        found[key][1] += survey.survey_id in opened_ids
+    return {key: (n_opened, round(n_opened / sent, 4)) for key, (sent, n_opened) in found.items()}
+
+
+def _stored_surveys(store):
+    kwargs = {"TableName": store.table_name, "ConsistentRead": True}
+    while True:
+        page = store.db.scan(**kwargs)
+        for item in page["Items"]:
+            if item["sk"]["S"] == "SURVEY":
+                yield store.get_survey(item["pk"]["S"].removeprefix("SURVEY#"))
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def empty(store) -> None:
     kwargs = {"TableName": store.table_name, "ConsistentRead": True, "ProjectionExpression": "pk, sk"}
     while True:
@@ -158,7 +269,8 @@ surveys_strategy = st.lists(st.tuples(
     st.booleans(),  # a re-survey
 ), min_size=1, max_size=6)
 actions_strategy = st.lists(st.tuples(st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=10),
-                                      st.sampled_from(["respond", "respond", "withdraw"])), max_size=15)
+                                      st.sampled_from(["respond", "respond", "withdraw", "view", "scan"])),
+                            max_size=15)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -171,18 +283,27 @@ def test_reports_match_the_stored_surveys(store, reporting_zone, made, actions):
         at = start + timedelta(minutes=minute)
         sent.append(send(store, scheduled(kind=kind, agent=agent, team=team, channel=channel,
                                           followup_id="fu_x" if resurvey else None, at=at), at))
+    opened_ids: set[str] = set()  # surveys a person viewed or answered (opened, whatever came after)
     for n, (index, score, action) in enumerate(actions):
         survey = sent[index % len(sent)]
         at = start + timedelta(days=4, seconds=n)
         if action == "withdraw":
             if store.get_survey(survey.survey_id).score is not None:
                 withdraw(store, survey.survey_id, at)
+        elif action in ("view", "scan"):
+            view(store, survey.survey_id, at, automated=action == "scan")
+            opened_ids |= {survey.survey_id} if action == "view" else set()
         else:
             respond(store, survey.survey_id, score % 5 + 1 if survey.kind is SurveyKind.CSAT else score, at)
+            opened_ids.add(survey.survey_id)
     first, last = date(2026, 11, 22), date(2026, 11, 27)
     for kind in ("csat", "nps"):
         for group_by in ("all", "day", "agent", "team", "channel"):
             assert report(store, kind, group_by, first, last) == expected_report(store, kind, group_by, first, last)
+            found = opened(store, kind, group_by, first, last)
+            assert found == expected_opened(store, kind, group_by, first, last, opened_ids)
+            assert all(found[key][0] >= responses for key, (_, responses, _) in
+                       report(store, kind, group_by, first, last).items())
 
 
 # --- what a report reads -----------------------------------------------------------------------

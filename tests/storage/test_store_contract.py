@@ -95,8 +95,8 @@ def test_the_same_interaction_twice_names_the_first_survey_and_writes_nothing(st
     assert caught.value.survey_id == first.survey_id
     assert store.get_survey(second.survey_id) is None
     assert store.survey_id_for_interaction("zd-48213") == first.survey_id
-    assert sorted(item["pk"]["S"] for item in all_items(store)) == [
-        "INTERACTION#zd-48213", survey_pk(first.survey_id)]
+    assert sorted(item["pk"]["S"] for item in all_items(store)) == [  # and the customer's index item
+        "CUSTOMER#cus_19", "INTERACTION#zd-48213", survey_pk(first.survey_id)]
 
 
 def test_a_taken_survey_id_is_refused_without_a_second_interaction(store):

@@ -49,6 +49,16 @@ def test_one_response_gives_a_wide_interval_not_a_point():
     assert high - low > 100 and high < 100
 
 
+@pytest.mark.parametrize("promoters, passives, detractors", [
+    (1, 0, 0), (0, 0, 1), (0, 1, 0), (2, 0, 0), (3, 0, 1), (0, 0, 5), (40, 0, 0), (7, 2, 1), (1, 5, 9)])
+def test_the_nps_interval_always_holds_the_observed_nps(promoters, passives, detractors):
+    # The adjustment pulls the centre toward 0; with few, unanimous answers the interval is widened
+    # to the observed figure (one promoter: 100) rather than shown beside it.
+    low, high = nps_interval(promoters, passives, detractors)
+    observed = 100 * (promoters - detractors) / (promoters + passives + detractors)
+    assert low <= observed <= high
+
+
 def test_the_nps_interval_matches_the_normal_approximation_for_large_samples():
     promoters, passives, detractors = 5000, 3000, 2000
     n = promoters + passives + detractors
@@ -149,6 +159,30 @@ def test_re_surveys_count_nothing_and_missing_groups_are_named():
     changes = aggregates.sent_changes(a_survey(agent=None, team=None), a_survey().sent_at, "UTC")
     assert [c.sk for c in changes][1:3] == ["2026-11-25#(none)", "2026-11-25#(none)"]
     assert all(c.deltas == {"sent": 1} for c in changes)
+
+
+def test_a_survey_opens_once_for_a_person_or_its_first_response():
+    from chalicelib.models import OpenVerdict, SurveyOpen
+
+    survey = a_survey()
+    person = SurveyOpen(open_id="o1", survey_id=survey.survey_id, at=survey.sent_at, method="GET")
+    machine = person.model_copy(update={"verdict": OpenVerdict.AUTOMATED})
+    assert aggregates.opens_now(survey, person) and aggregates.opens_now(survey)
+    assert not aggregates.opens_now(survey, machine)
+    assert not aggregates.opens_now(survey.model_copy(update={"opened_at": survey.sent_at}), person)
+    assert not aggregates.opens_now(a_survey(followup_id="fu_1"), person)
+    assert all(c.deltas == {"opened": 1} for c in aggregates.opened_changes(survey, "UTC"))
+    (first, *_) = aggregates.response_changes(survey, None, 9, "UTC", first_open=True)
+    assert first.deltas == {"opened": 1, "s9": 1, "responses": 1}
+
+
+def test_opened_and_the_open_rate_in_a_group():
+    group = summarize(SurveyKind.CSAT, "a", Counts(sent=8, opened=6, distribution={5: 3}))
+    assert (group["opened"], group["open_rate"], group["response_rate"]) == (6, 0.75, 0.375)
+    assert summarize(SurveyKind.CSAT, "a", Counts())["open_rate"] is None
+    found = Counts()
+    found.add({"sent": 2, "opened": 1, "responses": 1, "s4": 1})
+    assert (found.sent, found.opened, found.distribution) == (2, 1, {4: 1})
 
 
 def test_shards_spread_surveys_evenly():
