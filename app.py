@@ -28,7 +28,6 @@ SMS_REPLIES_TOPIC = os.environ.get("CLOSELOOP_SMS_REPLIES_TOPIC_NAME", "closeloo
 SES_NOTICES_TOPIC = os.environ.get("CLOSELOOP_SES_NOTICES_TOPIC_NAME", "closeloop-ses-notices")
 
 INTERACTION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-ERASURE_ID = re.compile(r"er_[0-9a-f]{16}")
 PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
 
 
@@ -284,7 +283,7 @@ def erase_customer(customer_id):
 @app.route("/v1/erasures/{receipt_id}", methods=["GET"], authorizer=api_key)
 def get_erasure(receipt_id):
     """An erasure's receipt, later: its counts and the hash of the customer id (never the id)."""
-    found = get_store().get_erasure_receipt(receipt_id) if ERASURE_ID.fullmatch(receipt_id) else None
+    found = get_store().get_erasure_receipt(receipt_id) if erasure.is_receipt_id(receipt_id) else None
     if found is None:
         return edge.InputError(404, "not_found", "no erasure with this receipt id").response()
     return erasure.receipt_view(found[0], customer_hash=found[1])

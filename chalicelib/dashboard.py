@@ -107,14 +107,20 @@ def day_label(day: date) -> str:
 
 @sessions.signed_in_page
 def overview(request, session) -> Response:
+    return range_page(request, session, "overview.html", "overview", "Overview", overview_data)
+
+
+def range_page(request, session, template: str, active: str, title: str, data_for) -> Response:
+    """A page of figures over a range of days: `data_for(kind, first, last)` gives its data; a bad
+    range re-renders the form with the error (400)."""
     try:
         query = edge.query(request, DashboardRange)
         first, last = span(query, today())
     except edge.InputError as error:
-        return render_page(request, "overview.html", session, "overview", "Overview", 400, error=problem(error),
+        return render_page(request, template, session, active, title, 400, error=problem(error),
                            form=range_form(request), data=None)
-    return render_page(request, "overview.html", session, "overview", "Overview", form=range_form(
-        request, first, last, survey=query.survey.value), data=overview_data(query.survey, first, last))
+    return render_page(request, template, session, active, title, form=range_form(
+        request, first, last, survey=query.survey.value), data=data_for(query.survey, first, last))
 
 
 def overview_data(kind: SurveyKind, first: date, last: date, store: Optional[Store] = None) -> dict:
@@ -144,14 +150,7 @@ def trend_buckets(kind: SurveyKind, rows: list, first: date, last: date, weekly:
 
 @sessions.signed_in_page
 def people(request, session) -> Response:
-    try:
-        query = edge.query(request, DashboardRange)
-        first, last = span(query, today())
-    except edge.InputError as error:
-        return render_page(request, "people.html", session, "people", "Agents & teams", 400, error=problem(error),
-                           form=range_form(request), data=None)
-    return render_page(request, "people.html", session, "people", "Agents & teams", form=range_form(
-        request, first, last, survey=query.survey.value), data=people_data(query.survey, first, last))
+    return range_page(request, session, "people.html", "people", "Agents & teams", people_data)
 
 
 def people_data(kind: SurveyKind, first: date, last: date, store: Optional[Store] = None) -> dict:

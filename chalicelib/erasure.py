@@ -29,6 +29,8 @@ from chalicelib.storage import ConditionFailed, Store, get_store, throttle_pk
 log = logging.getLogger(__name__)
 
 ERASED = "erased"  # the suppressed_reason of a survey stopped before it was sent
+RECEIPT_PREFIX = "er_"
+_RECEIPT_ID = re.compile(r"er_[0-9a-f]{16}")
 # Notes closeloop writes itself (deadlines, re-surveys, escalations) quote nobody: they stay.
 _MACHINE_AUTHORS = ("closeloop", "routing")
 _CUSTOMER_FIELDS = ("email", "phone", "name", "locale", "timezone")
@@ -53,10 +55,14 @@ def erase_customer(customer_id: str, store: Optional[Store] = None) -> ErasureRe
         counts["comments"] += "comment" in old
         counts["page_views"] += store.delete_opens(survey.survey_id)
         counts["followups"] += _erase_followup(followup_id_for(survey.survey_id), store)
-    receipt = ErasureReceipt(receipt_id="er_" + secrets.token_hex(8), erased_at=now, **counts)
+    receipt = ErasureReceipt(receipt_id=RECEIPT_PREFIX + secrets.token_hex(8), erased_at=now, **counts)
     store.put_erasure_receipt(receipt, suppressions.hashed_value(ContactKind.CUSTOMER, customer_id))
     log.info("erasure %s: %s", receipt.receipt_id, receipt.model_dump(exclude={"receipt_id", "erased_at"}))
     return receipt
+
+
+def is_receipt_id(text: str) -> bool:
+    return _RECEIPT_ID.fullmatch(text) is not None
 
 
 def receipt_view(receipt: ErasureReceipt, customer_id: Optional[str] = None,

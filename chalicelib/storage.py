@@ -1000,8 +1000,13 @@ class Store:
         keys = [_key(item["pk"], item["sk"]) for item in self._query_prefix(survey_pk(survey_id), "OPEN#")]
         for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 at a time
             request = {self.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]}
-            while request:
+            for attempt in range(_TRANSACTION_ATTEMPTS * 2):
                 request = self.db.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+                if not request:
+                    break
+                time.sleep(0.05 * 2 ** attempt)  # throttled: back off, as DynamoDB asks
+            else:
+                raise ConditionFailed(f"page views of survey {survey_id} kept being throttled")
         return len(keys)
 
     def delete_if_for_surveys(self, pk: str, sk: str, survey_ids: set[str]) -> bool:

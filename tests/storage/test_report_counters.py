@@ -197,26 +197,10 @@ def test_sends_and_responses_cost_no_extra_request(store, reporting_zone):
 def expected_report(store, kind: str, group_by: str, first: date, last: date) -> dict:
     """The report computed from every stored survey, the slow way (a Scan)."""
     found: dict[str, list] = defaultdict(lambda: [0, Counter()])
-    kwargs = {"TableName": store.table_name, "ConsistentRead": True}
-    while True:
-        page = store.db.scan(**kwargs)
-        for item in page["Items"]:
-            if item["sk"]["S"] != "SURVEY":
-                continue
-            survey = store.get_survey(item["pk"]["S"].removeprefix("SURVEY#"))
-            if survey.kind.value != kind or survey.followup_id is not None or survey.sent_at is None:
-                continue
-            day = survey.sent_at.astimezone(ZoneInfo(ZONE)).date()
-            if not first <= day <= last:
-                continue
-            key = day.isoformat() if group_by == "day" else aggregates.groups_of(survey)[
-                "all" if group_by == "all" else group_by]
-            found[key][0] += 1
-            if survey.score is not None:
-                found[key][1][survey.score] += 1
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for key, survey in _report_keys(store, kind, group_by, first, last):
+        found[key][0] += 1
+        if survey.score is not None:
+            found[key][1][survey.score] += 1
     scale = range(1, 6) if kind == "csat" else range(11)
     return {key: (sent, sum(scores.values()), {str(s): scores[s] for s in scale})
             for key, (sent, scores) in found.items() if sent or scores}
@@ -226,17 +210,21 @@ def expected_opened(store, kind: str, group_by: str, first: date, last: date, op
     """Group -> (opened, open rate) from the stored surveys and the test's own record of which
     surveys a person viewed or answered (`opened_ids`), not from `opened_at`."""
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key, survey in _report_keys(store, kind, group_by, first, last):
+        found[key][0] += 1
+        found[key][1] += survey.survey_id in opened_ids
+    return {key: (n_opened, round(n_opened / sent, 4)) for key, (sent, n_opened) in found.items()}
+
+
+def _report_keys(store, kind: str, group_by: str, first: date, last: date):
+    """(group key, survey) of every stored survey a report of `kind` over first..last counts."""
     for survey in _stored_surveys(store):
         if survey.kind.value != kind or survey.followup_id is not None or survey.sent_at is None:
             continue
         day = survey.sent_at.astimezone(ZoneInfo(ZONE)).date()
-        if not first <= day <= last:
-            continue
-        key = day.isoformat() if group_by == "day" else aggregates.groups_of(survey)[
-            "all" if group_by == "all" else group_by]
-        found[key][0] += 1
-        found[key][1] += survey.survey_id in opened_ids
-    return {key: (n_opened, round(n_opened / sent, 4)) for key, (sent, n_opened) in found.items()}
+        if first <= day <= last:
+            yield (day.isoformat() if group_by == "day"
+                   else aggregates.groups_of(survey)["all" if group_by == "all" else group_by]), survey
 
 
 def _stored_surveys(store):
