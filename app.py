@@ -15,6 +15,7 @@ from chalicelib.models import (
     ClaimIn, CustomerKey, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, ResponseExportQuery,
     ResponseQuery, SendReminder, SendResurvey, SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
 )
+from chalicelib import health, telemetry
 from chalicelib.storage import get_store
 
 app = Chalice(app_name="closeloop")
@@ -37,6 +38,22 @@ def api_key(auth_request):
     if principal is None:
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=principal)
+
+
+# --- operations: logs, metrics, health (chalicelib/telemetry.py, chalicelib/health.py) --------
+
+@app.middleware("all")
+def telemetry_context(event, get_response):
+    """Every invocation: JSON log lines (set up on the first) and a fresh correlation id."""
+    return telemetry.around(event, get_response)
+
+
+@app.route("/health", methods=["GET"])
+def get_health():
+    """Public, for uptime checks: 200 with the version when the table answers a read, else 503."""
+    status, body = health.check()
+    return Response(status_code=status, body=body,
+                    headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
 
 
 # --- admin API (bearer API key) ------------------------------------------------------------
@@ -384,18 +401,24 @@ def freshdesk_webhook():
 
 # --- event handlers ------------------------------------------------------------------------
 
+# One job a batch: each send may wait up to 2 s in the handler for its moment (send_rate.py), so
+# ten would near the 30 s timeout, and a timeout leaves the send it cuts "outcome unknown".
+# Failures are still reported per record (jobs.run_batch), so a larger batch stays correct.
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
 def handle_job(event: SQSEvent):
-    for record in event:
-        job = jobs.parse(record.body)
-        if isinstance(job, SendSurvey):
-            delivery.handle_send(job)
-        elif isinstance(job, HandleResponse):
-            detractors.handle_response(job)
-        elif isinstance(job, SendResurvey):
-            recovery.handle_resurvey(job)
-        elif isinstance(job, SendReminder):
-            reminders.handle_reminder(job)
+    return jobs.run_batch(event, run_job)
+
+
+def run_job(job) -> None:
+    telemetry.correlate(telemetry.correlation_of(job))
+    if isinstance(job, SendSurvey):
+        delivery.handle_send(job)
+    elif isinstance(job, HandleResponse):
+        detractors.handle_response(job)
+    elif isinstance(job, SendResurvey):
+        recovery.handle_resurvey(job)
+    elif isinstance(job, SendReminder):
+        reminders.handle_reminder(job)
 
 
 @app.on_sns_message(topic=SES_NOTICES_TOPIC)

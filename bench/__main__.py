@@ -1,7 +1,8 @@
 """`python -m bench`: start DynamoDB Local, measure, print the tables of figures, stop it.
 
-Three sections: responses (cold start, DynamoDB requests per response, responses per second),
-reports (what a report costs at 1,000 and at 100,000 responses over 90 days) and send rate (a burst
+Four sections: responses (cold start, DynamoDB requests per response, responses per second),
+reports (what a report costs at 1,000 and at 100,000 responses over 90 days), cost (AWS cost per
+1,000 surveys by channel, from the requests a run of the survey loop makes) and send rate (a burst
 of accepted interactions sent at the configured SES rate); `--only` picks one.
 """
 from __future__ import annotations
@@ -23,8 +24,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--count-surveys", type=int, default=20, help="surveys whose requests are counted")
     parser.add_argument("--importtime-runs", type=int, default=3,
                         help="-X importtime runs per app and variant for the breakdown (0 skips it)")
-    parser.add_argument("--only", choices=("responses", "reports", "send-rate"),
-                        help="run one section (default: all three)")
+    parser.add_argument("--only", choices=("responses", "reports", "cost", "send-rate"),
+                        help="run one section (default: all four)")
+    parser.add_argument("--cost-runs", type=int, default=3, help="cost: measured runs of each outcome (mean)")
+    parser.add_argument("--surveys-per-month", type=int, default=10_000,
+                        help="cost: monthly volume the every-minute escalation schedule is shared over")
+    parser.add_argument("--detractor-share", type=float, default=0.20,
+                        help="cost: share of the answered surveys that are detractors (an assumption)")
+    parser.add_argument("--comment-share", type=float, default=0.20,
+                        help="cost: share of the answered surveys that are not detractors but leave a comment")
     parser.add_argument("--report-sizes", default="1000,100000",
                         help="reports: responses over 90 days, comma-separated (default 1000,100000)")
     parser.add_argument("--report-runs", type=int, default=5, help="reports: timed runs per report (median)")
@@ -53,7 +61,7 @@ def main() -> int:
     load_at_start = os.getloadavg()[0]
     _progress("starting DynamoDB Local")
     dynamodb = DynamoDBLocal()
-    responses = run = report_costs = None
+    responses = run = report_costs = costs = None
     try:
         dynamodb.start()
         apply_in_process(dynamodb.endpoint)
@@ -66,6 +74,12 @@ def main() -> int:
             sizes = tuple(int(size) for size in args.report_sizes.split(","))
             report_costs = report_cost.measure(sizes, args.report_runs, _progress)
             reports_elapsed = time.perf_counter() - reports_began
+        if args.only in (None, "cost"):
+            from bench import cost
+
+            cost_began = time.perf_counter()
+            costs = cost.measure(args.cost_runs, _progress)
+            cost_elapsed = time.perf_counter() - cost_began
         if args.only in (None, "send-rate"):
             send_rate_began = time.perf_counter()
             run = send_rate.measure(args.burst, args.send_rate, args.workers)
@@ -81,6 +95,9 @@ def main() -> int:
         print(f"closeloop benchmark ({setting})")
     if report_costs is not None:
         report.print_report_cost(report_costs, reports_elapsed)
+    if costs is not None:
+        cost.print_cost(costs, cost.load_prices(), args.surveys_per_month, args.detractor_share,
+                        args.comment_share, cost_elapsed)
     if run is not None:
         report.print_send_rate(run, send_rate_elapsed)
     return 0

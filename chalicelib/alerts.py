@@ -1,8 +1,9 @@
 """Alerts to support leads about a detractor: the SNS alert topic and an optional webhook (Slack).
 
 Escalations of overdue follow-ups (chalicelib/escalation.py) go out the same way, to the escalation
-topic and webhook. Every webhook POST is signed when CLOSELOOP_WEBHOOK_SIGNING_SECRET is set:
-`X-Closeloop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>` (see `verify`).
+topic and webhook. Every webhook POST is signed when the webhook signing secret is set
+(chalicelib/secrets.py): `X-Closeloop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." +
+body)>` (see `verify`); while a rotation's window lasts, a second `v1=` made with the previous secret.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from chalicelib import aws, clock, scoring
+from chalicelib import aws, clock, scoring, telemetry
+from chalicelib import secrets as stage_secrets
 from chalicelib.config import Settings
 from chalicelib.models import FollowUp
 from chalicelib.rendering import render
@@ -134,11 +136,15 @@ def overdue_for(late: timedelta) -> str:
 
 def publish_to_topic(followup: FollowUp, settings: Settings) -> str:
     subject = f"{settings.company_name}: detractor {followup.kind.value.upper()} {followup.score} on {followup.interaction_id}"
-    return _publish(settings.alert_topic_arn, subject, alert_text(followup, settings), followup)
+    message_id = _publish(settings.alert_topic_arn, subject, alert_text(followup, settings), followup)
+    telemetry.count("Alerts", channel="topic")
+    return message_id
 
 
 def post_to_webhook(followup: FollowUp, settings: Settings) -> str:
-    return _post_json(settings.alert_webhook_url, slack_message(followup, settings), settings, "alert webhook")
+    status = _post_json(settings.alert_webhook_url, slack_message(followup, settings), settings, "alert webhook")
+    telemetry.count("Alerts", channel="webhook")
+    return status
 
 
 def publish_escalation(followup: FollowUp, settings: Settings, topic_arn: str, now: datetime) -> str:
@@ -162,9 +168,10 @@ def _publish(topic_arn: str, subject: str, text: str, followup: FollowUp) -> str
 def _post_json(url: str, payload: dict, settings: Settings, what: str) -> str:
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "closeloop"}
-    if settings.webhook_signing_secret:
+    signing_secrets = stage_secrets.accepted("webhook_signing_secret")
+    if signing_secrets:
         t = int(clock.now().timestamp())
-        headers.update({SIGNATURE_HEADER: sign(body, settings.webhook_signing_secret, t), TIMESTAMP_HEADER: str(t)})
+        headers.update({SIGNATURE_HEADER: sign_all(body, signing_secrets, t), TIMESTAMP_HEADER: str(t)})
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
@@ -180,6 +187,12 @@ def sign(body: bytes, secret: str, t: int) -> str:
     """The X-Closeloop-Signature value of a webhook body sent at unix time `t`."""
     digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"
+
+
+def sign_all(body: bytes, secrets: list[str], t: int) -> str:
+    """One `v1=` per secret, the current one first: during a rotation's window a receiver still
+    holding the previous secret verifies the post, as does one that has moved to the new secret."""
+    return ",".join([f"t={t}"] + [sign(body, secret, t).partition(",")[2] for secret in secrets])
 
 
 def verify(body: bytes, header: Optional[str], secret: str, now: float,

@@ -20,6 +20,9 @@ class Settings(BaseModel):
     alert_topic_arn: str = ""
     alert_webhook_url: str = ""
     sender_email: str = "surveys@example.com"
+    # The SES configuration set survey emails are sent with: it publishes their bounces and
+    # complaints to the SES notices topic (the bootstrap makes it); empty: none.
+    ses_configuration_set: str = ""
     company_name: str = "closeloop"
     # The sender's postal address, shown in every survey email's footer (CAN-SPAM and kin).
     postal_address: str = ""
@@ -41,12 +44,20 @@ class Settings(BaseModel):
     routing: str = ""
     escalation_topic_arn: str = ""
     escalation_webhook_url: str = ""
+    # Secrets are read through chalicelib/secrets.py, never from here directly: with a parameter
+    # prefix (deployed stages, e.g. "/closeloop/dev/") they are SSM SecureStrings `<prefix><name>`,
+    # cached per warm Lambda this long; without one, these CLOSELOOP_* variables (local, tests).
+    # They are left out of repr, so a logged Settings shows no secret.
+    secrets_parameter_prefix: str = Field("", pattern=r"^(/[A-Za-z0-9_.-]+)*/$|^$")
+    secrets_cache_seconds: int = Field(300, ge=0, le=3600)
     # Signs webhook posts (X-Closeloop-Signature) when set.
-    webhook_signing_secret: str = ""
+    webhook_signing_secret: str = Field("", repr=False)
     # Helpdesk webhooks (chalicelib/helpdesks.py); empty: that /v1/webhooks/ route answers 404.
-    zendesk_webhook_secret: str = ""
-    intercom_client_secret: str = ""
-    freshdesk_webhook_secret: str = ""
+    zendesk_webhook_secret: str = Field("", repr=False)
+    intercom_client_secret: str = Field("", repr=False)
+    freshdesk_webhook_secret: str = Field("", repr=False)
+    # Keys the stored hashes of admin API keys (HMAC-SHA256); empty: plain SHA-256 (chalicelib/auth.py).
+    api_key_pepper: str = Field("", repr=False)
     resurvey_enabled: bool = True
     resurvey_delay_seconds: int = Field(3 * 86400, ge=0)
     # One survey per customer (by id, email and phone, across channels) per this many days; 0: off.
@@ -58,7 +69,7 @@ class Settings(BaseModel):
     retention_days: int = Field(365, ge=30, le=3650)
     # Keys the hashed suppression entries an erasure leaves (HMAC-SHA256); empty: plain SHA-256,
     # which a dictionary of addresses can reverse. Set it once, before the first erasure.
-    suppression_hash_key: str = ""
+    suppression_hash_key: str = Field("", repr=False)
     # One reminder this long after a survey was sent, if it has no response yet; 0: no reminders.
     reminder_after_seconds: int = Field(3 * 86400, ge=0)
     # SMS quiet hours: texts go out only from start to end (HH:MM, end exclusive) in the

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from chalicelib import alerts, clock, followups, jobs, recovery, scoring
+from chalicelib import alerts, clock, followups, jobs, recovery, scoring, telemetry
 from chalicelib.config import get_settings
 from chalicelib.idempotency import run_once
 from chalicelib.models import HandleResponse
@@ -38,8 +38,12 @@ def handle_response(job: HandleResponse, store: Optional[Store] = None) -> str:
     if not scoring.is_detractor(survey.kind, survey.score):
         return "not a detractor"
     followup = followups.new_followup(survey, store, clock.now())
-    if not store.open_followup(followup):
-        followup = store.get_followup(followup.followup_id)
+    if store.open_followup(followup):
+        log.info("detractor: follow-up %s opened", followup.followup_id,
+                 extra={"score": survey.score, "survey": survey.kind.value})
+        telemetry.count("Detractors")
+    else:
+        followup = store.get_followup(followup.followup_id)  # a redelivered job: opened (and counted) before
     pk = followup_pk(followup.followup_id)
     try:
         for channel in alerts.configured_channels(settings):
@@ -55,4 +59,5 @@ def handle_response(job: HandleResponse, store: Optional[Store] = None) -> str:
         return "alert retrying"
     if followup.alert_error:
         store.set_followup_alert_error(followup.followup_id, None)
+    log.info("detractor: follow-up %s alerted", followup.followup_id)
     return "alerted"

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from chalicelib import alerts, clock
+from chalicelib import alerts, clock, telemetry
 from chalicelib.config import Settings, get_settings
 from chalicelib.idempotency import run_once
 from chalicelib.models import FollowUp, FollowUpEvent
@@ -47,6 +47,10 @@ class RunSummary:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def overdue(self) -> int:
+        """Follow-ups still overdue and not escalated after this run (the next run retries them)."""
+        return len(self.failed) + len(self.busy) + self.unfinished
+
 
 def escalate_overdue(store: Optional[Store] = None, now: Optional[datetime] = None,
                      time_left_ms: Optional[int] = None) -> RunSummary:
@@ -65,11 +69,15 @@ def escalate_overdue(store: Optional[Store] = None, now: Optional[datetime] = No
         if stop_at is not None and started and time.monotonic() > stop_at:
             summary.unfinished += 1
             continue
-        try:
-            outcome = escalate(store, followup_id, now, settings)
-        except Exception:  # noqa: BLE001 - one follow-up's trouble must not stop the others
-            log.exception("escalating follow-up %s failed; the next run retries it", followup_id)
-            outcome = "failed"
+        with telemetry.correlated(telemetry.correlation_of_followup(followup_id)):
+            try:
+                outcome = escalate(store, followup_id, now, settings)
+            except Exception:  # noqa: BLE001 - one follow-up's trouble must not stop the others
+                log.exception("escalating follow-up %s failed; the next run retries it", followup_id)
+                outcome = "failed"
+            if outcome == "escalated":
+                log.info("follow-up %s escalated", followup_id)
+                telemetry.count("Escalations")
         if outcome == "escalated":
             summary.escalated.append(followup_id)
         elif outcome == "failed":
@@ -80,6 +88,8 @@ def escalate_overdue(store: Optional[Store] = None, now: Optional[datetime] = No
             summary.skipped += 1
     if summary.escalated or summary.failed or summary.unfinished:
         log.info("escalation run: %s", summary.as_dict())
+    # Every run, zeros too: the alarm on it treats a missing minute as a run that did not happen.
+    telemetry.count("OverdueFollowUps", summary.overdue())
     return summary
 
 

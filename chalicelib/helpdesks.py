@@ -33,7 +33,7 @@ from chalice import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
 from chalicelib import clock, edge, surveys
-from chalicelib.config import get_settings
+from chalicelib import secrets as stage_secrets
 from chalicelib.models import Channel, Email, InteractionIn, Phone, SurveyStatus, _locale
 from chalicelib.scoring import SurveyKind
 from chalicelib.storage import get_store
@@ -48,6 +48,11 @@ MAX_BODY_BYTES = 1024 * 1024  # Intercom sends the whole conversation
 
 class Refused(Exception):
     """401: unsigned, badly signed, stale or replayed. The reason is logged, never answered."""
+
+
+class Mismatch(Refused):
+    """401: the signature (or shared secret) is well formed but matches no accepted secret, so
+    another accepted secret (a rotation's new or old one) may still verify it."""
 
 
 class NotConfigured(Exception):
@@ -170,7 +175,7 @@ class Zendesk:
             raise Refused("missing X-Zendesk-Webhook-Signature or -Timestamp")
         expected = cls.signature(secret, timestamp, raw).encode()
         if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
-            raise Refused("bad signature")
+            raise Mismatch("bad signature")
         try:
             signed_at = clock.parse_iso(timestamp)
             if signed_at.tzinfo is None:
@@ -263,7 +268,7 @@ class Intercom:
             raise Refused("missing X-Hub-Signature")
         expected = cls.signature(secret, raw).encode()
         if not hmac.compare_digest(expected, signature.lower().encode("utf-8", "replace")):
-            raise Refused("bad signature")
+            raise Mismatch("bad signature")
 
     @staticmethod
     def check_fresh(payload: Any, now: datetime) -> None:
@@ -348,7 +353,7 @@ class Freshdesk:
         if not given:
             raise Refused("missing X-Closeloop-Freshdesk-Secret")
         if not hmac.compare_digest(secret.encode(), given.encode("utf-8", "replace")):
-            raise Refused("wrong secret")
+            raise Mismatch("wrong secret")
 
     @staticmethod
     def check_fresh(payload: Any, now: datetime) -> None:
@@ -405,16 +410,16 @@ def _input_error(field: str, message: str, kind: str = "missing") -> edge.InputE
 def receive(product: str, request) -> Response:
     """The whole webhook route: 404 not configured, 401 refused, 400 naming a field, 200/202."""
     adapter = ADAPTERS[product]
-    secret = getattr(get_settings(), adapter.secret_setting)
+    accepted = stage_secrets.accepted(adapter.secret_setting)
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     raw = request.raw_body or b""
     now = clock.now()
     try:
-        if not secret:
+        if not accepted:
             raise NotConfigured(product)
         if len(raw) > MAX_BODY_BYTES:
             raise Refused("body too large")  # never signed by a real helpdesk
-        adapter.verify(headers, raw, secret, now)
+        _verify(adapter, headers, raw, accepted, now)
         try:
             payload = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -435,6 +440,24 @@ def receive(product: str, request) -> Response:
         return _answer(401, {"error": "unauthorized", "message": "the webhook signature is missing, wrong, stale or replayed"})
     except edge.InputError as error:
         return error.response()
+
+
+def _verify(adapter, headers: dict, raw: bytes, accepted: list[str], now: datetime) -> None:
+    """Verified if the signature holds with any accepted secret: during a rotation's window the
+    helpdesk may sign with the old or the new one. A signature that matches none makes a warm
+    Lambda re-read its secrets once (chalicelib/secrets.py limits how often), so a new value the
+    helpdesk generated and signs with at once is not refused until the cache expires."""
+    for attempt in (1, 2):
+        mismatch = Mismatch("no accepted secret")
+        for secret in accepted:
+            try:
+                adapter.verify(headers, raw, secret, now)
+                return
+            except Mismatch as error:
+                mismatch = error
+        if attempt == 2 or not stage_secrets.refresh():
+            raise mismatch
+        accepted = stage_secrets.accepted(adapter.secret_setting)
 
 
 def _once(adapter, headers: dict, payload: dict, now: datetime, action) -> Response:

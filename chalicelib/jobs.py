@@ -7,8 +7,9 @@ simply hops until it is due.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
-from typing import Optional
+from typing import Any, Callable, Iterable, Optional
 
 from pydantic import ValidationError
 
@@ -22,7 +23,8 @@ MAX_DELAY_SECONDS = 900
 
 
 def enqueue(job: Job, delay_seconds: float = 0) -> None:
-    delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
+    # Rounded up: a job due in 0.4 s put back with no delay would come straight back, early again.
+    delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.client("sqs").send_message(QueueUrl=get_settings().jobs_queue_url,
                                    MessageBody=JobEnvelope(job=job).model_dump_json(), DelaySeconds=delay)
 
@@ -51,3 +53,33 @@ def parse(body: str) -> Optional[Job]:
         # Redelivering it would fail the same way forever; drop it with the evidence in the log.
         log.error("dropped a malformed job message: %s; body: %.500s", error, body)
         return None
+
+
+def run_batch(records: Iterable[Any], run: Callable[[Job], None]) -> dict:
+    """Run every job of an SQS batch; answer Lambda's partial batch response.
+
+    The event source mapping has ReportBatchItemFailures (the merge template sets it): the records
+    named in `batchItemFailures` come back after the visibility timeout, the others are deleted,
+    so one failing job does not redeliver the jobs that succeeded beside it. When every record
+    failed, the last error is raised instead: Lambda then retries the batch as it would anyway,
+    and the invocation counts in the function's Errors metric, which the alarms watch (a partial
+    response counts as a success there). With one record a batch, that is the error itself.
+    """
+    failed: list[tuple[str, Exception]] = []
+    total = 0
+    for record in records:
+        total += 1
+        job = parse(record.body)
+        if job is None:
+            continue
+        try:
+            run(job)
+        except Exception as error:  # noqa: BLE001 - reported or raised below, never swallowed
+            failed.append((record.to_dict()["messageId"], error))
+    if failed and len(failed) == total:
+        for message_id, error in failed[:-1]:
+            log.error("job message %s failed; the batch is redelivered", message_id, exc_info=error)
+        raise failed[-1][1]
+    for message_id, error in failed:
+        log.error("job message %s failed; it alone is redelivered", message_id, exc_info=error)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id, _ in failed]}

@@ -256,6 +256,11 @@ class Store:
     def db(self):
         return self._client or aws.client("dynamodb")
 
+    def ping(self) -> None:
+        """One cheap read that proves the table answers (GET /health): a GetItem of a key nothing
+        writes, not DescribeTable, a control-plane call with a low rate limit."""
+        self.db.get_item(TableName=self.table_name, Key=_key("HEALTH", "HEALTH"), ProjectionExpression="pk")
+
     # --- surveys -------------------------------------------------------------------------
 
     def create_survey(self, survey: Survey, throttle_since: Optional[datetime] = None,
@@ -1075,6 +1080,23 @@ class Store:
     def get_api_key(self, key_hash: str) -> Optional[ApiKey]:
         item = self.db.get_item(TableName=self.table_name, Key=_key("APIKEY", key_hash)).get("Item")
         return ApiKey.model_validate(_from_item(item)) if item else None
+
+    def rehash_api_key(self, old_hash: str, key: ApiKey) -> bool:
+        """Move a live key to a new hash (the API-key pepper changed; chalicelib/auth.py): the new
+        item and the old one's removal in one transaction. False, changing nothing, when the old
+        one was revoked or moved meanwhile, or the new one exists already."""
+        try:
+            self.db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(pk)",
+                         "Item": _to_item({"pk": "APIKEY", "sk": key.key_hash, **key.model_dump(mode="json")})}},
+                {"Delete": {"TableName": self.table_name, "Key": _key("APIKEY", old_hash),
+                            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)"}},
+            ])
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def list_api_keys(self) -> list[ApiKey]:
         return [ApiKey.model_validate(item) for item in self._query_prefix("APIKEY", "")]

@@ -5,8 +5,8 @@ address of the customer), an email address, or a phone number. Recording is idem
 notification delivered several times suppresses once, and the first reason and time stay.
 
 An erased customer's entries (chalicelib/erasure.py) stay, since an opt-out must outlive the
-data, but only as a hash of the contact (`sha256:<hex>`, or `hmac-sha256:<hex>` keyed with
-CLOSELOOP_SUPPRESSION_HASH_KEY): every check looks up the clear and the hashed forms.
+data, but only as a hash of the contact (`sha256:<hex>`, or `hmac-sha256:<hex>` keyed with the
+suppression hash key, chalicelib/secrets.py): every check looks up the clear and the hashed forms.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import hmac
 from datetime import datetime
 from typing import Optional
 
-from chalicelib import clock
-from chalicelib.config import get_settings
+from chalicelib import clock, telemetry
+from chalicelib import secrets as stage_secrets
 from chalicelib.models import Channel, ContactKind, Customer, Suppression, SuppressionReason
 from chalicelib.storage import Store, get_store
 
@@ -30,10 +30,13 @@ def hashed_value(kind: ContactKind, value: str) -> str:
     """The ledger value an erasure leaves for a contact. Plain SHA-256 by default: it keeps the
     value out of sight, but a dictionary of likely addresses reverses it; with a key (HMAC) it
     cannot be reversed without the key."""
-    data, key = normalize(kind, value).encode(), get_settings().suppression_hash_key
+    return _hashed(normalize(kind, value), stage_secrets.secret("suppression_hash_key"))
+
+
+def _hashed(normalized: str, key: str) -> str:
     if key:
-        return "hmac-sha256:" + hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+        return "hmac-sha256:" + hmac.new(key.encode(), normalized.encode(), hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(normalized.encode()).hexdigest()
 
 
 def is_hashed(value: str) -> bool:
@@ -41,11 +44,12 @@ def is_hashed(value: str) -> bool:
 
 
 def _forms(kind: ContactKind, value: str) -> list[tuple[ContactKind, str]]:
-    """Every spelling a contact may have in the ledger: clear, hashed, and plain-hashed (an entry
+    """Every spelling a contact may have in the ledger: clear, hashed with each accepted key (the
+    current one, and the previous one while a rotation's window lasts), and plain-hashed (an entry
     hashed before a key was set)."""
     value = normalize(kind, value)
-    plain = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
-    return list(dict.fromkeys([(kind, value), (kind, hashed_value(kind, value)), (kind, plain)]))
+    keys = stage_secrets.accepted("suppression_hash_key") + [""]
+    return list(dict.fromkeys([(kind, value)] + [(kind, _hashed(value, key)) for key in keys]))
 
 
 def contacts_of(customer: Customer) -> list[tuple[ContactKind, str]]:
@@ -138,6 +142,7 @@ def _counter(reason: str) -> str:
 def count(reason: str, store: Optional[Store] = None) -> None:
     """One more survey suppressed for `reason` (a SuppressionReason value, OPEN_FOLLOWUP or THROTTLED)."""
     (store or get_store()).count(_counter(reason))
+    telemetry.count("SurveysSuppressed", reason=reason)
 
 
 def stats(store: Optional[Store] = None) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from chalicelib import clock, jobs, scanners, scoring, suppressions, tokens
+from chalicelib import clock, jobs, scanners, scoring, suppressions, telemetry, tokens
 from chalicelib.config import get_settings
 from chalicelib.models import (
     HandleResponse, InteractionIn, OpenVerdict, ResponseForm, SendSurvey, Survey, SurveyOpen, SurveyStatus,
@@ -66,6 +66,7 @@ def accept_interaction(request: InteractionIn, request_base_url: str, store: Opt
         base_url=settings.public_url or request_base_url, created_at=now, occurred_at=request.occurred_at,
         send_at=max(send_at, now), expires_at=max(send_at, now) + timedelta(days=settings.response_window_days),
     )
+    telemetry.correlate(survey.survey_id)
     try:
         suppressed = _suppression(survey, store)
         if suppressed is not None:
@@ -79,11 +80,17 @@ def accept_interaction(request: InteractionIn, request_base_url: str, store: Opt
             return _accept_suppressed(survey, suppressions.THROTTLED, reason, store)
     except DuplicateInteraction as duplicate:
         existing = store.get_survey(duplicate.survey_id)
+        telemetry.correlate(existing.survey_id)
+        log.info("interaction %s repeated: survey %s is %s", request.interaction_id, existing.survey_id,
+                 existing.status.value)
         if existing.status is SurveyStatus.SCHEDULED:
             # The first request may have died before queueing; the send job is idempotent.
             jobs.enqueue(SendSurvey(survey_id=existing.survey_id), _seconds_until(existing.send_at, now))
         return Accepted(existing, created=False)
     jobs.enqueue(SendSurvey(survey_id=survey.survey_id), _seconds_until(survey.send_at, now))
+    log.info("survey %s accepted for interaction %s", survey.survey_id, survey.interaction_id,
+             extra={"channel": survey.channel.value, "survey": survey.kind.value, "send_at": clock.iso(survey.send_at)})
+    telemetry.count("SurveysAccepted")
     return Accepted(survey, created=True)
 
 
@@ -199,6 +206,7 @@ def view_page(token: str, score: Optional[int], method: str, user_agent: str,
     responds); the first view not judged automated counts the survey as opened (report counters)."""
     store = store or get_store()
     survey = _survey_for_token(token, store)
+    telemetry.correlate(survey.survey_id)
     now = clock.now()
     if now >= survey.expires_at:
         raise SurveyExpired(survey)
@@ -213,6 +221,8 @@ def view_page(token: str, score: Optional[int], method: str, user_agent: str,
         verdict=OpenVerdict.AUTOMATED if first_look.automated else OpenVerdict.PENDING, reason=first_look.reason,
     )
     store.add_open(survey_open, survey=survey)
+    if first_look.automated:
+        telemetry.count("AutomatedOpens")
     return PageView(survey=survey, open_id=survey_open.open_id, score=score, token=token)
 
 
@@ -234,6 +244,7 @@ def respond(token: str, form: ResponseForm, user_agent: str, explicit: bool,
     for attempt in range(3):
         survey, recent = store.get_survey_with_opens(survey_id)
         _check_token(survey, token)
+        telemetry.correlate(survey_id)
         try:
             return _respond(store, survey, recent, form, user_agent, explicit)
         except ConditionFailed:
@@ -260,6 +271,7 @@ def respond_by_sms(survey_id: str, score: int, comment: Optional[str] = None,
         survey, recent = store.get_survey_with_opens(survey_id)
         if survey is None:
             raise SurveyNotFound()
+        telemetry.correlate(survey_id)
         try:
             return _respond(store, survey, recent, form, SMS_USER_AGENT, explicit=True, method="SMS")
         except ConditionFailed:
@@ -287,6 +299,9 @@ def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: Respo
     min_visible = timedelta(milliseconds=get_settings().confirm_dwell_ms * 0.8)
     judgement = scanners.judge_confirmation(judged_view, recent, user_agent, now, explicit, min_visible)
     if judgement.automated:
+        if view.verdict is not OpenVerdict.AUTOMATED:  # a view judged at its fetch was counted then
+            telemetry.count("AutomatedOpens")
+        log.info("survey %s: confirmation judged automated: %s", survey.survey_id, judgement.reason)
         evidence = view.model_copy(update={"verdict": OpenVerdict.AUTOMATED, "reason": judgement.reason})
         if judgement.sweep and survey.score is not None:
             if survey.followup_id is not None:  # a re-survey: its follow-up forgets the outcome too
@@ -312,6 +327,12 @@ def _respond(store: Store, survey: Survey, recent: list[SurveyOpen], form: Respo
                      get_settings().comment_wait_seconds)
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = store.record_response(survey, evidence, form.score, form.comment, now, resolved)
+    # A changed score is the same response; only a survey's first counts (as the reports count it).
+    first = survey.responded_at is None
+    log.info("survey %s: response recorded", survey.survey_id,
+             extra={"score": form.score, "first": first, "detractor": newly_detractor})
+    if first:
+        telemetry.count("Responses")
     updated = survey.model_copy(update={
         "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
         "resolved": resolved if resolved is not None else survey.resolved,

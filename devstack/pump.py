@@ -88,11 +88,20 @@ class Pump:
                 continue
             for message in messages:
                 try:
-                    self.handler(self.event(message, queue_arn), LambdaContext(self.name, 512, 30_000))
+                    result = self.handler(self.event(message, queue_arn), LambdaContext(self.name, 512, 30_000))
                 except Exception:  # noqa: BLE001 - shown, then redelivered like on AWS
                     print(f"[pump] job failed, it will be redelivered:\n{traceback.format_exc()}", flush=True)
                     continue
+                if message["MessageId"] in reported_failures(result):
+                    continue  # a partial batch response (ReportBatchItemFailures): redelivered, as on AWS
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def reported_failures(result) -> set[str]:
+    """The message ids an SQS handler's partial batch response names (SNS handlers answer None)."""
+    if not isinstance(result, dict):
+        return set()
+    return {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
 
 
 def scheduled_event(rule_name: str) -> dict:

@@ -13,9 +13,14 @@
   python -m ops leads add sam@example.com [--name Sam] [--owner sam]   (may sign in to the dashboard)
   python -m ops leads list
   python -m ops leads remove sam@example.com    (their sessions end at once)
+  python -m ops --stage dev secrets show-status      (which secrets are set, open overlaps; never a value)
+  python -m ops --stage dev secrets rotate freshdesk_webhook_secret [--overlap-hours 24] [--value-from-stdin]
+  python -m ops --stage dev secrets end-overlap freshdesk_webhook_secret   (refuse the previous value now)
+  python -m ops --stage dev bootstrap [--no-deploy]   (create or update the stage's AWS resources, then deploy)
+  python -m ops --stage dev destroy [--delete-data]   (chalice delete, then the resources; data only if asked)
 
 --stage local talks to the running `make run` stack; dev and prod use your AWS credentials and
-the table named in .chalice/config.json. The key is printed once, at creation; only its SHA-256
+the table named in .chalice/config.json. The key is printed once, at creation; only its hash
 is stored.
 """
 from __future__ import annotations
@@ -75,8 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     for area, text in (("customers", "index older surveys by customer (for erasure)"),
                        ("retention", "give older personal data its expiry")):
         commands.add_parser(area).add_subparsers(dest="action", required=True).add_parser("backfill", help=text)
+    from ops import bootstrap
+
+    bootstrap.add_commands(commands)
+    _secret_commands(commands)
     args = parser.parse_args(argv)
+    if args.area in ("bootstrap", "destroy"):  # they make the stage's resources: no table to point at yet
+        return bootstrap.main(args)
     _use_stage(args.stage)
+    if args.area == "secrets":
+        return _secrets(args)
     if args.area in ("customers", "retention"):
         return _backfill(args.area)
     if args.area == "suppressions":
@@ -206,6 +219,103 @@ def _export_responses(args, out=None) -> int:
         sys.exit("; ".join(named) or error.message)
     out.flush()
     print(f"{rows} responses", file=sys.stderr)
+    return 0
+
+
+def _secret_commands(commands) -> None:
+    from ops.stack import SECRET_NAMES
+
+    vault = commands.add_parser("secrets", help="the stage's secrets (SSM Parameter Store)").add_subparsers(
+        dest="action", required=True)
+    vault.add_parser("show-status", help="which secrets are set and which overlaps are open; never a value")
+    rotate = vault.add_parser("rotate", help="a new current value; the old one stays accepted for the overlap")
+    rotate.add_argument("name", choices=SECRET_NAMES)
+    rotate.add_argument("--overlap-hours", type=float,
+                        help="how long the old value stays accepted (default 24; api_key_pepper 720; 0: not at all)")
+    rotate.add_argument("--value-from-stdin", action="store_true",
+                        help="the new value from stdin (one the helpdesk generated) instead of a random one")
+    rotate.add_argument("--force", action="store_true",
+                        help="rotate suppression_hash_key although entries hashed with the old key stop matching")
+    vault.add_parser("end-overlap", help="stop accepting the previous value now").add_argument(
+        "name", choices=SECRET_NAMES)
+
+
+# What happens during a rotation's window, by secret (printed after `secrets rotate`).
+_ROTATION_NEXT_STEP = {
+    "zendesk_webhook_secret": "deliveries Zendesk signs with the old signing secret are accepted until then",
+    "intercom_client_secret": "notifications Intercom signs with the old client secret are accepted until then",
+    "freshdesk_webhook_secret": "before then, set the X-Closeloop-Freshdesk-Secret header of the Freshdesk "
+                                "rules to the new value (read it with `aws ssm get-parameter --with-decryption`)",
+    "webhook_signing_secret": "webhook posts carry a v1= for each value until then: have every receiver switch "
+                              "to the new value (read it with `aws ssm get-parameter --with-decryption`)",
+    "api_key_pepper": "API keys move to the new pepper when used before then; a key not used by then must be "
+                      "re-issued (`secrets show-status` counts them)",
+    "suppression_hash_key": "ledger entries hashed with the old key stop matching then",
+}
+
+
+def _secrets(args) -> int:
+    """Rotation and status of the stage's secrets in SSM. No value is ever printed."""
+    from datetime import timedelta
+
+    from chalicelib import auth, clock
+    from chalicelib import secrets as stage_secrets
+    from chalicelib.config import get_settings
+    from chalicelib.storage import get_store
+
+    settings = get_settings()
+    prefix = settings.secrets_parameter_prefix
+    if not prefix:
+        sys.exit(f"stage {args.stage} reads its secrets from CLOSELOOP_* environment variables, not SSM "
+                 "(CLOSELOOP_SECRETS_PARAMETER_PREFIX is not set)")
+    if args.action == "show-status":
+        stage_secrets.reset()
+        now = clock.now()
+        for name in stage_secrets.NAMES:
+            value = stage_secrets.state(name)
+            line = f"{prefix}{name:<26} {'set' if value.current else 'not configured'}"
+            if value.in_overlap(now):
+                line += f"; previous value accepted until {clock.iso(value.previous_until)}"
+            elif value.previous:
+                line += f"; previous value refused since {clock.iso(value.previous_until)}"
+            print(line)
+        forms: dict[str, int] = {}
+        for record in get_store().list_api_keys():
+            if record.revoked_at is None:
+                form = auth.hash_form(record.key_hash)
+                forms[form] = forms.get(form, 0) + 1
+        print("live API keys by pepper: "
+              + (", ".join(f"{count} {form}" for form, count in sorted(forms.items())) or "none"))
+        return 0
+    if args.action == "end-overlap":
+        ended = stage_secrets.end_overlap(args.name, prefix)
+        print(f"{prefix}{args.name}: " + (f"the previous value is refused from now on (by warm Lambdas within "
+                                          f"{settings.secrets_cache_seconds} s)" if ended else "no previous value"))
+        return 0
+    if args.name == "suppression_hash_key" and not args.force:
+        sys.exit("suppression_hash_key: ledger entries an erasure hashed with the old key stop matching when the "
+                 "overlap ends, so those customers could be surveyed again; rotate it only if it leaked (--force)")
+    if args.overlap_hours is not None and args.overlap_hours < 0:
+        sys.exit("--overlap-hours must be 0 or more")
+    value = None
+    if args.value_from_stdin:
+        value = sys.stdin.read().strip()
+        if not value:
+            sys.exit("no value on stdin")
+    overlap = timedelta(hours=args.overlap_hours) if args.overlap_hours is not None else None
+    try:
+        rotation = stage_secrets.rotate(args.name, prefix, value, overlap)
+    except ValueError as error:  # its messages name the secret, never a value
+        sys.exit(f"{prefix}{args.name}: {error}")
+    if rotation.previous_until is None:
+        print(f"rotated {prefix}{args.name}; no previous value is accepted")
+    else:
+        print(f"rotated {prefix}{args.name}; the previous value is accepted until "
+              f"{clock.iso(rotation.previous_until)}: {_ROTATION_NEXT_STEP[args.name]}")
+    if rotation.cut_short:
+        print(f"note: the value before the previous one (accepted until {clock.iso(rotation.cut_short)}) "
+              "is refused from now on")
+    print(f"warm Lambdas read the new value within {settings.secrets_cache_seconds} s")
     return 0
 
 

@@ -22,12 +22,18 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 
+# Records, for the whole session, every AWS call each Lambda function makes: the least-privilege
+# proof (tests/packaging/test_least_privilege.py) checks them against each function's policy.
+from tests.aws_calls import record_aws_calls  # noqa: E402,F401
+
 
 def reset_caches() -> None:
     from chalicelib import auth, aws, clock, config, rendering, storage
+    from chalicelib import secrets as stage_secrets
 
     clock.set_now(None)
     config.reset_settings()
+    stage_secrets.reset()
     aws.reset_clients()
     storage.reset_store()
     auth.clear_cache()

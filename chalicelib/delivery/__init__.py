@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
-from chalicelib import clock, jobs, quiet_hours, send_rate, suppressions, tokens
+from chalicelib import clock, jobs, quiet_hours, send_rate, suppressions, telemetry, tokens
 from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import email, sms
 from chalicelib.idempotency import StepInterrupted, run_once
@@ -68,6 +68,8 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         return "not due yet"
     if now >= survey.expires_at:
         store.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
+        log.warning("survey %s failed: the response window ended before it could be sent", survey.survey_id)
+        telemetry.count("SurveysFailed", reason="expired")
         return "failed: expired"
     # SMS quiet hours: defer (hop through the queue) to the next allowed instant, never drop.
     wait = sms_window_delay(survey, now, settings)
@@ -108,6 +110,8 @@ def handle_send(job: SendSurvey, store: Store | None = None) -> str:
         return "retrying"
     if sent is None:
         return "already sent"
+    log.info("survey %s sent", survey.survey_id, extra={"channel": survey.channel.value, "attempt": job.attempt})
+    telemetry.count("SurveysSent", channel=survey.channel.value)
     if settings.reminder_after_seconds:
         # One reminder if no response comes (chalicelib/reminders.py decides when it is due).
         jobs.enqueue(SendReminder(survey_id=survey.survey_id), settings.reminder_after_seconds)
@@ -175,7 +179,8 @@ def _fail(store: Store, survey_id: str, reason: str) -> None:
     try:
         store.mark_failed(survey_id, reason)
     except ConditionFailed:
-        pass  # already sent or failed by another delivery of the job
+        return  # already sent or failed by another delivery of the job (which counted it)
+    telemetry.count("SurveysFailed")
 
 
 def _describe(error: Exception) -> str:

@@ -72,5 +72,6 @@ def send(survey: Survey, settings: Settings, token: str, reminder: bool = False)
         FromEmailAddress=settings.sender_email,
         Destination={"ToAddresses": [survey.customer.email]},
         Content={"Raw": {"Data": message.as_bytes()}},
+        **({"ConfigurationSetName": settings.ses_configuration_set} if settings.ses_configuration_set else {}),
     )
     return response["MessageId"]

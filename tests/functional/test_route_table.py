@@ -18,6 +18,9 @@ PUBLIC_PAGES = {"/s/{token}", "/s/{token}/{score}", "/h/{token}", "/u/{token}"}
 SIGNED_WEBHOOKS: set[str] = {"/v1/webhooks/zendesk", "/v1/webhooks/intercom", "/v1/webhooks/freshdesk"}
 # The leads' sign-in pages: public, a sign-in link protected by its one-time token (chalicelib/signin.py).
 SIGNIN_PAGES = {"/signin", "/signin/{token}"}
+# The uptime check: a load balancer or monitor has no API key, and the answer is only ok/unavailable,
+# the version and the table read's error code (tests/functional/test_health.py).
+HEALTH = {"/health"}
 
 
 def is_session_route(path: str) -> bool:
@@ -56,7 +59,7 @@ def test_every_admin_route_requires_the_api_key_authorizer():
 def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_webhook():
     for path, method, entry in all_routes():
         if entry.authorizer is None:
-            assert (path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS or path in SIGNIN_PAGES
+            assert (path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS or path in SIGNIN_PAGES or path in HEALTH
                     or is_session_route(path)), f"{method} {path} is public by accident"
             assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -33,6 +34,7 @@ def test_the_zip_holds_the_app_every_template_and_no_sdk(package):
     catalogs = {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "catalogs").glob("*.json")}
     assert catalogs and catalogs <= names, sorted(catalogs - names)
     assert {"app.py", "chalicelib/surveys.py", "chalicelib/delivery/email.py"} <= names
+    assert "chalicelib/VERSION" in names  # GET /health reports it
     # boto3 comes with the Lambda runtime and chalice is a deploy tool: neither belongs in the zip.
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "chalice/cli/", "moto/"))]
 
@@ -45,6 +47,9 @@ def test_the_packaged_app_renders_its_pages_in_any_language_from_anywhere(packag
     unpacked = tmp_path / "task"
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         archive.extractall(unpacked)
+    # The zip's pydantic_core is built for Lambda's arm64 and cannot load on this machine: this
+    # interpreter's own (the same version, pinned by pydantic) stands in; everything else is the zip's.
+    shutil.rmtree(unpacked / "pydantic_core")
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     script = ("import app; from chalicelib.rendering import render; from chalicelib.i18n import translator; "
@@ -85,17 +90,18 @@ def test_the_template_runs_the_escalation_every_minute(package):
 def test_each_deployed_stage_has_a_least_privilege_policy(stage):
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     assert config["autogen_policy"] is False
-    policy = json.loads((ROOT / ".chalice" / config["stages"][stage]["iam_policy_file"]).read_text())
-    statements = policy["Statement"]
+    # One policy per function (tests/packaging/test_least_privilege.py proves each against its calls).
+    files = [f["iam_policy_file"] for f in config["stages"][stage]["lambda_functions"].values()]
+    statements = [s for file in files for s in json.loads((ROOT / ".chalice" / file).read_text())["Statement"]]
     actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if a == "*" or a.endswith(":*")], "wildcard actions"
     table = config["stages"][stage]["environment_variables"]["CLOSELOOP_TABLE_NAME"]
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
     resources = [r for s in dynamodb for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
     assert resources and all(r.endswith((f"table/{table}", f"table/{table}/index/*")) for r in resources)
-    # Every DynamoDB call the code makes is granted (a missing one fails only on AWS).
+    # Every DynamoDB call the code makes is granted to some function (a missing one fails only on AWS).
     used = set(re.findall(r"self\.db\.([a-z_]+)\(", (ROOT / "chalicelib" / "storage.py").read_text()))
     granted = {a.split(":")[1] for s in dynamodb for a in s["Action"]}
     needed = {"".join(w.capitalize() for w in call.split("_")) for call in used} - {"TransactWriteItems"}
     assert needed <= granted, sorted(needed - granted)
-    assert any("logs:PutLogEvents" in s["Action"] for s in statements)
+    assert sum("logs:PutLogEvents" in s["Action"] for s in statements) == len(files)
