@@ -7,15 +7,14 @@ from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import (
-    auth, clock, dashboard, delivery, detractors, edge, erasure, escalation, followups, helpdesks, jobs, pages,
-    recovery, reminders, reports, responses, ses_notices, signin, sms_replies, suppressions, surveys, tokens,
-    unsubscribe,
+    auth, clock, dashboard, delivery, detractors, edge, erasure, escalation, followups, health, helpdesks, jobs,
+    pages, recovery, reminders, reports, responses, ses_notices, signin, sms_replies, suppressions, surveys,
+    telemetry, tokens, unsubscribe,
 )
 from chalicelib.models import (
     ClaimIn, CustomerKey, FollowUpPatch, FollowUpQuery, HandleResponse, InteractionIn, ReportQuery, ResponseExportQuery,
     ResponseQuery, SendReminder, SendResurvey, SendSurvey, SuppressionIn, SuppressionKey, SuppressionQuery,
 )
-from chalicelib import health, telemetry
 from chalicelib.storage import get_store
 
 app = Chalice(app_name="closeloop")

@@ -34,8 +34,7 @@ from chalicelib.config import get_settings
 
 log = logging.getLogger(__name__)
 
-# The same list as ops/stack.py's SECRET_NAMES (the bootstrap creates these parameters); ops is not
-# deployed, so the app keeps its own copy and a test checks that the two agree.
+# Every secret a stage keeps in SSM (ops/stack.py's SECRET_NAMES: the bootstrap creates them).
 NAMES = (
     "zendesk_webhook_secret",
     "intercom_client_secret",

@@ -6,7 +6,8 @@ What each watches, and why this metric:
 
 - dlq-depth: jobs that failed every attempt land in the jobs dead-letter queue; any message there
   is a survey, alert or re-survey that did not happen. AWS/SQS ApproximateNumberOfMessagesVisible
-  on the DLQ, Maximum over 5 minutes, > 0.
+  on the DLQ, Maximum over 5 minutes, > 0. handlers-dlq-depth: the same for the SNS and schedule
+  handlers' on-failure destination (a bounce, an opt-out or an escalation run not handled).
 - ses-bounce-rate / ses-complaint-rate: AWS/SES Reputation.BounceRate and Reputation.ComplaintRate
   (no dimensions: account and region). These are the rates SES itself reviews an account on,
   computed over a representative recent volume, reported as fractions (0.02 = 2%). The per
@@ -44,25 +45,16 @@ def function_names(stage: str) -> list[str]:
 
 
 def alarms(stage: str, names) -> list[dict]:
-    """Every alarm of `stage`; `names` is ops.stack.names(stage) (only jobs_dlq is read)."""
+    """Every alarm of `stage`; `names` is ops.stack.names(stage) (its dead-letter queues are read)."""
     prefix = f"{APP}-{stage}"
     found = [
-        {
-            "AlarmName": f"{prefix}-dlq-depth",
-            "AlarmDescription": (f"Jobs failed every attempt and wait in {names.jobs_dlq}: a survey, alert or "
-                                 "re-survey did not happen. Read the handler's logs by correlation_id, fix, "
-                                 "then redrive the queue."),
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": names.jobs_dlq}],
-            "Statistic": "Maximum",
-            "Period": _FIVE_MINUTES,
-            "EvaluationPeriods": 1,
-            "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold",
-            # SQS stops reporting a queue that stays empty and idle: that is the good case.
-            "TreatMissingData": "notBreaching",
-        },
+        _dlq_depth(f"{prefix}-dlq-depth", names.jobs_dlq,
+                   f"Jobs failed every attempt and wait in {names.jobs_dlq}: a survey, alert or re-survey did "
+                   "not happen. Read the handler's logs by correlation_id, fix, then redrive the queue."),
+        _dlq_depth(f"{prefix}-handlers-dlq-depth", names.handlers_dlq,
+                   f"An SES notice, SMS reply or escalation run failed its retries and waits in "
+                   f"{names.handlers_dlq}: a bounce, an opt-out or an escalation was not handled. Read the "
+                   "event, fix the cause, then replay it to its handler."),
         _ses_rate(prefix, "bounce", "Reputation.BounceRate", BOUNCE_RATE, "2%"),
         _ses_rate(prefix, "complaint", "Reputation.ComplaintRate", COMPLAINT_RATE, "0.05%"),
         *(_handler_errors(prefix, function) for function in function_names(stage)),
@@ -85,6 +77,23 @@ def alarms(stage: str, names) -> list[dict]:
         },
     ]
     return found
+
+
+def _dlq_depth(name: str, queue: str, description: str) -> dict:
+    return {
+        "AlarmName": name,
+        "AlarmDescription": description,
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": queue}],
+        "Statistic": "Maximum",
+        "Period": _FIVE_MINUTES,
+        "EvaluationPeriods": 1,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        # SQS stops reporting a queue that stays empty and idle: that is the good case.
+        "TreatMissingData": "notBreaching",
+    }
 
 
 def _ses_rate(prefix: str, what: str, metric: str, threshold: float, shown: str) -> dict:

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib import secrets
+
 APP = "closeloop"
-# The secrets the app reads from SSM (SecureString `<parameter_prefix><name>`). The bootstrap
-# creates each missing one with a random value and never overwrites one an operator has set.
-SECRET_NAMES = (
-    "zendesk_webhook_secret",
-    "intercom_client_secret",
-    "freshdesk_webhook_secret",
-    "webhook_signing_secret",
-    "api_key_pepper",
-    "suppression_hash_key",
-)
+# The secrets the app reads from SSM (SecureString `<parameter_prefix><name>`): the app's own list.
+# The bootstrap creates each missing one with a random value and never overwrites one an operator has set.
+SECRET_NAMES = secrets.NAMES
 
 
 @dataclass(frozen=True)
