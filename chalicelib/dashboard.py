@@ -14,7 +14,6 @@ customers' words: never trusted) under the survey pages' strict headers, and nee
 """
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Optional
 from urllib.parse import unquote, urlencode, urlsplit
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from chalice import Response
 
-from chalicelib import charts, clock, edge, followups, reports, responses, scoring, sessions
+from chalicelib import charts, clock, edge, followups, pages, reports, responses, scoring, sessions
 from chalicelib.config import get_settings
 from chalicelib.delivery.content import first_name
 from chalicelib.models import (
@@ -30,8 +29,6 @@ from chalicelib.models import (
     FollowUpStatus, ReportQuery, ResponseQuery,
 )
 from chalicelib.aggregates import NO_GROUP
-from chalicelib.pages import _headers as page_headers  # one security policy for every HTML page
-from chalicelib.rendering import render
 from chalicelib.scoring import SurveyKind
 from chalicelib.storage import Store, get_store
 
@@ -47,13 +44,10 @@ LABELS = {"claim": "Claim", "contact": "Mark contacted", "resolve": "Resolve"}
 # --- rendering -------------------------------------------------------------------------------
 
 def render_page(request, template: str, session, active: str, title: str, status: int = 200, **context) -> Response:
-    """A dashboard page: the lead's name and sign-out form in the nav, a fresh nonce for the style."""
-    nonce = secrets.token_urlsafe(16)
+    """A dashboard page: the lead's name and sign-out form in the nav (English: leads are staff)."""
     context.setdefault("error", None)
-    body = render(f"dashboard/{template}", nonce=nonce, company=get_settings().company_name, root=root(request),
-                  lead_name=session.name, csrf=session.csrf_token, active=active, title=title,
-                  low_sample=reports.LOW_SAMPLE, **context)
-    return Response(status_code=status, body=body, headers=page_headers(nonce, "en"))
+    return pages.html(f"dashboard/{template}", status, root=root(request), lead_name=session.name,
+                      csrf=session.csrf_token, active=active, title=title, low_sample=reports.LOW_SAMPLE, **context)
 
 
 def root(request) -> str:
@@ -317,9 +311,7 @@ def followup_action(request, session, form: dict, followup_id: str) -> Response:
     except followups.InvalidChange as refused:
         return board_page(request, session, action.tab, None, status=409,
                           error=f"Could not {action.action} this follow-up: {refused}.")
-    back = urlencode({"tab": action.tab, "done": DONE[action.action]})
-    location = f"{edge.base_url(request)}/dashboard/followups?{back}"
-    return Response(status_code=303, body="", headers={"Location": location, "Cache-Control": "no-store"})
+    return edge.see_other(request, "/dashboard/followups?" + urlencode({"tab": action.tab, "done": DONE[action.action]}))
 
 
 def perform(action: FollowUpAction, followup_id: str, session) -> FollowUp:

@@ -168,6 +168,12 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
     return fields
 
 
+def see_other(request, path: str, **headers: str) -> Response:
+    """303 to `path` of this app (under its base URL), never cached; `headers` e.g. a Set-Cookie."""
+    return Response(status_code=303, body="", headers={"Location": base_url(request) + path,
+                                                       "Cache-Control": "no-store", **headers})
+
+
 def base_url(request) -> str:
     """Where this request reached the app, to build survey links when no public_url is set."""
     headers = request.headers

@@ -115,7 +115,7 @@ def _forget_contacts(contacts: set, survey_ids: set[str], store: Store) -> int:
     for kind, phone in contacts:
         if kind is ContactKind.PHONE:
             deleted += store.delete_if_for_surveys(f"PHONE#{phone}", "LATESTSMS", survey_ids)
-            deleted += store.delete_record(f"PHONE#{phone}", "SMSNOSURVEY")
+            deleted += store.delete_marker(f"PHONE#{phone}", "SMSNOSURVEY")
     return deleted
 
 

@@ -34,12 +34,17 @@ def _headers(nonce: str, language: str = i18n.SOURCE_LANGUAGE) -> dict:
     }
 
 
+def html(template: str, status: int = 200, language: str = i18n.SOURCE_LANGUAGE, **context) -> Response:
+    """Any HTML page of the app (survey pages, sign-in, dashboard) under the strict headers, with a
+    fresh nonce for its inline style and script."""
+    nonce = secrets.token_urlsafe(16)
+    body = render(template, nonce=nonce, company=get_settings().company_name, **context)
+    return Response(status_code=status, body=body, headers=_headers(nonce, language))
+
+
 def page(template: str, _: i18n.Translator, status: int = 200, **context) -> Response:
     """A page in the language `_` speaks (the survey's customer's, or the browser's)."""
-    nonce = secrets.token_urlsafe(16)
-    settings = get_settings()
-    body = render(f"pages/{template}", nonce=nonce, company=settings.company_name, _=_, lang=_.language, **context)
-    return Response(status_code=status, body=body, headers=_headers(nonce, _.language))
+    return html(f"pages/{template}", status, _.language, _=_, lang=_.language, **context)
 
 
 def survey_page(template: str, survey: Survey, status: int = 200, **context) -> Response:

@@ -110,8 +110,7 @@ def safe_next(value: Optional[str]) -> str:
 def signin_redirect(request, next_path: Optional[str] = None) -> Response:
     """303 to the sign-in page, to come back to `next_path` (a dashboard path) afterwards."""
     query = f"?{urlencode({'next': next_path})}" if next_path and safe_next(next_path) == next_path else ""
-    return Response(status_code=303, body="", headers={"Location": f"{edge.base_url(request)}/signin{query}",
-                                                       "Cache-Control": "no-store"})
+    return edge.see_other(request, f"/signin{query}")
 
 
 def same_origin(request) -> bool:

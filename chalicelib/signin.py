@@ -102,7 +102,7 @@ def show_form(request) -> Response:
     """GET /signin: the form (already signed in: straight to the dashboard)."""
     next_path = sessions.safe_next((request.query_params or {}).get("next"))
     if sessions.current(request) is not None:
-        return _redirect(request, next_path)
+        return edge.see_other(request, next_path)
     signed_out = (request.query_params or {}).get("signed_out") is not None
     return _form(request, next_path, 200, notice="You are signed out." if signed_out else None)
 
@@ -143,7 +143,7 @@ def use_link(request, token: str) -> Response:
     sessions.end(request)  # a session this browser had before is not left behind, still valid
     value, session = sessions.start(lead)
     log.info("a lead signed in to the dashboard")
-    response = _redirect(request, sessions.safe_next(fields.get("next") or (request.query_params or {}).get("next")))
+    response = edge.see_other(request, sessions.safe_next(fields.get("next") or (request.query_params or {}).get("next")))
     response.headers["Set-Cookie"] = sessions.set_cookie(value, session.expires_at)
     return response
 
@@ -152,9 +152,7 @@ def use_link(request, token: str) -> Response:
 def sign_out(request, session: sessions.LeadSession, form: dict) -> Response:
     """POST /signout (a signed-in form, so CSRF-checked): end the session, forget the cookie."""
     sessions.end(request)
-    return Response(status_code=303, body="", headers={
-        "Location": f"{edge.base_url(request)}/signin?signed_out=1", "Cache-Control": "no-store",
-        "Set-Cookie": sessions.clear_cookie()})
+    return edge.see_other(request, "/signin?signed_out=1", **{"Set-Cookie": sessions.clear_cookie()})
 
 
 def _form(request, next_path: str, status: int, error: Optional[str] = None,
@@ -162,7 +160,3 @@ def _form(request, next_path: str, status: int, error: Optional[str] = None,
     return pages.page("signin.html", i18n.ENGLISH, status, action=f"{edge.base_url(request)}/signin", next=next_path,
                       error=error, notice=notice)
 
-
-def _redirect(request, path: str) -> Response:
-    return Response(status_code=303, body="", headers={"Location": edge.base_url(request) + path,
-                                                       "Cache-Control": "no-store"})

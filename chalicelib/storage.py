@@ -949,8 +949,9 @@ class Store:
             raise
         return True
 
-    def delete_marker(self, pk: str, sk: str) -> None:
-        self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk))
+    def delete_marker(self, pk: str, sk: str) -> bool:
+        """Delete a marker (or any one item); True if it existed."""
+        return "Attributes" in self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk), ReturnValues="ALL_OLD")
 
     def set_latest_sms_survey(self, phone: str, survey_id: str, sent_at: datetime) -> None:
         """Remember the survey most recently texted to a number (an SMS reply answers it)."""
@@ -1029,10 +1030,6 @@ class Store:
                 return False
             raise
         return True
-
-    def delete_record(self, pk: str, sk: str) -> bool:
-        """Delete one item; True if it existed."""
-        return "Attributes" in self.db.delete_item(TableName=self.table_name, Key=_key(pk, sk), ReturnValues="ALL_OLD")
 
     def hash_suppression(self, kind: ContactKind, value: str, hashed: str) -> bool:
         """Replace the clear ledger entry of a contact by the same entry (reason, source, time, step
