@@ -52,10 +52,9 @@ def _progress(message: str) -> None:
 
 def main() -> int:
     args = _arguments()
-    from devstack.dynamodb_local import DynamoDBLocal
-
     from bench import report, send_rate
     from bench.env import apply_in_process
+    from devstack.dynamodb_local import DynamoDBLocal
 
     began = time.perf_counter()
     load_at_start = os.getloadavg()[0]
@@ -105,16 +104,17 @@ def main() -> int:
 
 def _responses(args: argparse.Namespace, dynamodb) -> dict:
     """Cold start, DynamoDB requests per response, responses per second: print_report's figures."""
+    from app import app
     from bench import calls, coldstart, throughput
     from bench.env import ROOT, TABLE
     from bench.fixtures import new_survey
-
-    from app import app
-    from chalicelib import aws, storage
+    from chalicelib.platform import aws
+    from chalicelib.storage.schema import create_table
+    from chalicelib.surveys import SurveyRepository
 
     client = aws.client("dynamodb")
-    storage.create_table(TABLE, client)
-    store = storage.get_store()
+    create_table(TABLE, client)
+    store = SurveyRepository()
     token = new_survey(store, 0).token
     # Also warms DynamoDB Local's JVM before anything is timed.
     _progress(f"preparing {args.warmup + args.surveys} surveys, each with a page view")

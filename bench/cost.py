@@ -5,7 +5,7 @@ Each outcome (no response, response, response with a comment, detractor) runs th
 handlers, once per channel: POST /v1/interactions, the queue's jobs (the send delay's hops, the
 send, the reminder's hops), the customer's page requests, the detractor's follow-up (alert, a
 lead's claim and resolve, the re-survey three days later, answered). Time is virtual: the jobs
-queue is a stand-in that keeps each message until its delay has passed on chalicelib.clock, so
+queue is a stand-in that keeps each message until its delay has passed on chalicelib.platform.clock, so
 three days of 15-minute hops run in seconds and are all counted.
 
 Counted on the botocore session every client is made from: every call per service and operation;
@@ -170,7 +170,7 @@ class Meter:
         return SimpleNamespace(status_code=200, headers={}), self._answer(service, model.name, params)
 
     def _answer(self, service: str, operation: str, params: dict) -> dict:
-        from chalicelib import clock
+        from chalicelib.platform import clock
 
         if (service, operation) == ("sqs", "SendMessage"):
             self.order += 1
@@ -255,11 +255,11 @@ class Loop:
 
     # time
     def now(self) -> datetime:
-        from chalicelib import clock
+        from chalicelib.platform import clock
         return clock.now()
 
     def advance_to(self, moment: datetime) -> None:
-        from chalicelib import clock
+        from chalicelib.platform import clock
         if moment > clock.now():
             clock.set_now(moment)
 
@@ -388,9 +388,9 @@ def scenario(channel: str, outcome: str, index: int) -> Callable[[Loop], None]:
             answer(loop, channel, messages()[0], {"response": 4, "response with comment": 5, "detractor": 1}[outcome],
                    comment=None if outcome == "response" else "The agent was quick but the fix did not hold.")
         if outcome == "detractor":
-            from chalicelib import storage
+            from chalicelib.followups import FollowUpRepository
 
-            loop.run_jobs(stop=lambda: storage.get_store().get_followup(f"fu_{survey_id}") is not None)
+            loop.run_jobs(stop=lambda: FollowUpRepository().get(f"fu_{survey_id}") is not None)
             loop.run_jobs(until=loop.now() + timedelta(hours=1))
             loop.request("POST", "/v1/followups/{followup_id}/claim", {"followup_id": f"fu_{survey_id}"},
                          body={"owner": "sam"}, principal="bench")
@@ -407,7 +407,7 @@ def answer(loop: Loop, channel: str, message: str, score: int, comment: Optional
            resurvey: bool = False) -> None:
     """The customer opens the link 20 minutes later and answers (the email's one-click landing
     confirms itself after the page's dwell; the SMS page is a form)."""
-    from chalicelib.config import get_settings
+    from chalicelib.platform.settings import get_settings
 
     token = _token_of(message)
     loop.run_jobs(until=loop.now() + timedelta(minutes=20))
@@ -468,8 +468,12 @@ def memory_mb(stage: str = "prod") -> int:
 def measure(repeats: int, progress) -> CostRun:
     import os
 
-    from chalicelib import aws, auth, clock, config, send_rate, storage
+    from chalicelib.apikeys import clear_cache
+    from chalicelib.delivery import send_rate
     from chalicelib.delivery import sms as sms_delivery
+    from chalicelib.platform import aws, clock
+    from chalicelib.platform import settings as config
+    from chalicelib.storage.schema import create_table
 
     settings = stage_settings()
     saved_env = dict(os.environ)
@@ -481,11 +485,10 @@ def measure(repeats: int, progress) -> CostRun:
     os.environ.pop("CLOSELOOP_ALERT_WEBHOOK_URL", None)
     config.reset_settings()
     aws.reset_clients()
-    storage.reset_store()
-    auth.clear_cache()
+    clear_cache()
     meter = Meter()
     meter.attach(aws._session().events)  # before any client exists: every client inherits the hooks
-    storage.create_table("closeloop-bench-cost", aws.client("dynamodb"))
+    create_table("closeloop-bench-cost", aws.client("dynamodb"))
     clock.set_now(_next_start(datetime.now(timezone.utc)))
     real_sleep = send_rate._sleep
     # A wait for the sending rate's moment passes in virtual time.
@@ -514,7 +517,6 @@ def measure(repeats: int, progress) -> CostRun:
         os.environ.update(saved_env)
         config.reset_settings()
         aws.reset_clients()
-        storage.reset_store()
     single = sum(1 for _, text in meter.texts if (sms_delivery.septets(text) or 999) <= sms_delivery.SEGMENT_SEPTETS)
     if single != len(meter.texts):
         raise RuntimeError("an SMS took more than one segment")

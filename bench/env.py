@@ -49,8 +49,7 @@ def apply_in_process(dynamodb_endpoint: str) -> None:
         del os.environ[name]
     os.environ.update(aws_env(dynamodb_endpoint))
 
-    from chalicelib import aws, config, storage
+    from chalicelib.platform import aws, settings
 
-    config.reset_settings()
+    settings.reset_settings()
     aws.reset_clients()
-    storage.reset_store()

@@ -15,11 +15,10 @@ class Prepared:
     open_id: str = ""
 
 
-def new_survey(store, index: int) -> Prepared:
+def new_survey(store, index: int) -> Prepared:  # store: a SurveyRepository
     """A sent CSAT survey with one token, as delivery leaves it (4 requests: 2 in a transaction)."""
-    from chalicelib import clock, tokens
-    from chalicelib.models import Agent, Channel, Customer, Survey, SurveyStatus
-    from chalicelib.scoring import SurveyKind
+    from chalicelib.platform import clock
+    from chalicelib.surveys import Agent, Channel, Customer, Survey, SurveyKind, SurveyStatus, tokens
 
     now = clock.now()
     survey = Survey(
@@ -30,7 +29,7 @@ def new_survey(store, index: int) -> Prepared:
         base_url="https://abc123.execute-api.us-east-1.amazonaws.com/api",
         created_at=now, send_at=now, sent_at=now, expires_at=now + timedelta(days=28),
     )
-    store.create_survey(survey)
+    store.create(survey)
     issued = tokens.issue(survey.survey_id)
     store.add_token_hash(survey.survey_id, issued.secret_hash)
     return Prepared(survey_id=survey.survey_id, token=issued.token)
@@ -38,9 +37,9 @@ def new_survey(store, index: int) -> Prepared:
 
 def open_page(store, prepared: Prepared, score: int) -> Prepared:
     """A person's browser opens the score link: one page view, whose open_id the page confirms."""
-    from chalicelib import surveys
+    from chalicelib.surveys import view_page
 
-    view = surveys.view_page(prepared.token, score, "GET", BROWSER_UA, store)
+    view = view_page(prepared.token, score, "GET", BROWSER_UA)
     return Prepared(survey_id=prepared.survey_id, token=prepared.token, open_id=view.open_id)
 
 
@@ -50,7 +49,7 @@ def wait_out_dwell(opened_at: float) -> None:
     The landing page confirms its score only after being visible for `confirm_dwell_ms`, and a
     confirmation sooner than that is judged to come from a script: wait as long as the page would.
     """
-    from chalicelib.config import get_settings
+    from chalicelib.platform.settings import get_settings
 
     remaining = opened_at + get_settings().confirm_dwell_ms / 1000 - time.monotonic()
     if remaining > 0:

@@ -193,11 +193,12 @@ def print_report_cost(run, elapsed: float) -> None:
         f"loading: NOT through the product's writes ({large.surveys:,} send and {large.responses:,} response "
         f"transactions at ~143/s would take ~{(large.surveys + large.responses) / 143 / 60:.0f} minutes): "
         "each survey's counter changes are computed with the product's own functions "
-        "(aggregates.sent_changes, opened_changes, response_changes), summed per counter item in memory and "
-        "written with BatchWriteItem. Check: the smallest set written through the real path instead "
-        f"(create_survey, mark_sent, add_open, record_response; {run.real_path_seconds:.0f} s) gives identical "
+        "(insight/counters.py: sent_changes, opened_changes, response_changes), summed per counter item in "
+        "memory and written with BatchWriteItem. Check: the smallest set written through the real path instead "
+        "(SurveyRepository.create, delivery.mark_sent, surveys.keep_view, count_response; "
+        f"{run.real_path_seconds:.0f} s) gives identical "
         f"counter items ({run.verified_items:,} compared).",
-        f"figures: reports.summary(survey=csat, 90 days) on the store, median of {run.runs} runs after one "
+        f"figures: reports.summary(survey=csat, 90 days) on the table, median of {run.runs} runs after one "
         "counted run; items read = the Queries' Count; read units = the Queries' ConsumedCapacity "
         + ("as DynamoDB Local reports it (eventually consistent reads: 0.5 unit per 4 KB, per Query)"
            if run.capacity_reported else "(not reported by this DynamoDB Local; computed from item sizes)")

@@ -2,10 +2,10 @@
 
 Recording 100,000 responses through the product (~143 transactions/s on DynamoDB Local) would
 take too long, so the counters are loaded the short way: synthetic surveys are generated here,
-their counter changes computed with the product's own functions (aggregates.sent_changes,
+their counter changes computed with the product's own functions (insight/counters.py: sent_changes,
 opened_changes, response_changes), summed per counter item in memory and written with
 BatchWriteItem. On the 1,000-response set the same surveys are also written through the real
-path (create_survey, mark_sent, add_open, record_response) into another table, and the two sets
+path (SurveyRepository.create, delivery.mark_sent, surveys.keep_view, count_response) into another table, and the two sets
 of counter items must be identical. Then reports.summary is timed on each group_by and its
 DynamoDB requests, items and read units are counted on the client's event hooks.
 """
@@ -33,7 +33,7 @@ _WORKERS = 4
 @dataclass(frozen=True)
 class SyntheticSurvey:
     """One sent survey and what happened to it: its first view by a person, its answers (at, score)."""
-    survey: object  # chalicelib.models.Survey, as mark_sent leaves it
+    survey: object  # chalicelib.surveys.Survey, as mark_sent leaves it
     viewed_at: Optional[datetime]
     answers: tuple[tuple[datetime, int], ...]
 
@@ -70,8 +70,7 @@ class ReportCostRun:
 
 def synthetic(responses: int, seed: int) -> Iterator[SyntheticSurvey]:
     """Surveys over the 90 days (several agents, teams, both channels) until `responses` answered."""
-    from chalicelib.models import Agent, Channel, Customer, Survey, SurveyStatus
-    from chalicelib.scoring import SurveyKind
+    from chalicelib.surveys import Agent, Channel, Customer, Survey, SurveyKind, SurveyStatus
 
     rng = random.Random(seed)
     answered, n = 0, 0
@@ -100,15 +99,15 @@ def synthetic(responses: int, seed: int) -> Iterator[SyntheticSurvey]:
 
 def counter_changes(item: SyntheticSurvey, timezone_name: str) -> list:
     """The counter changes the product's writes make for this survey, from its own functions."""
-    from chalicelib import aggregates
+    from chalicelib.insight import counters
 
     survey = item.survey
-    changes = list(aggregates.sent_changes(survey, survey.sent_at, timezone_name))
+    changes = list(counters.sent_changes(survey, survey.sent_at, timezone_name))
     if item.viewed_at:
-        changes += aggregates.opened_changes(survey, timezone_name)
+        changes += counters.opened_changes(survey, timezone_name)
     previous = None
     for _, score in item.answers:
-        changes += aggregates.response_changes(survey, previous, score, timezone_name,
+        changes += counters.response_changes(survey, previous, score, timezone_name,
                                                first_open=previous is None and item.viewed_at is None)
         previous = score
     return changes
@@ -146,18 +145,19 @@ def batch_write(client, table: str, counters: dict) -> None:
 
 
 def write_through_product(store, items: list[SyntheticSurvey]) -> None:
-    """The same surveys through the real record path: create, mark sent, view, answer."""
-    from chalicelib.models import SurveyOpen, SurveyStatus
+    """The same surveys through the real record path (`store`: a SurveyRepository): create, mark sent, view, answer."""
+    from chalicelib.delivery import mark_sent
+    from chalicelib.surveys import SurveyOpen, SurveyStatus, count_response, keep_view
 
     def one(item: SyntheticSurvey) -> None:
         survey = item.survey
-        store.create_survey(survey.model_copy(update={"status": SurveyStatus.SCHEDULED, "sent_at": None}))
-        store.mark_sent(survey.survey_id, survey.sent_at, "bench", survey=survey)
+        store.create(survey.model_copy(update={"status": SurveyStatus.SCHEDULED, "sent_at": None}))
+        mark_sent(survey, survey.sent_at, "bench", store)
         if item.viewed_at:
-            store.add_open(SurveyOpen(open_id=f"view-{survey.survey_id}", survey_id=survey.survey_id,
-                                      at=item.viewed_at, method="GET", user_agent="Mozilla/5.0"), survey=survey)
+            keep_view(survey, SurveyOpen(open_id=f"view-{survey.survey_id}", survey_id=survey.survey_id,
+                                         at=item.viewed_at, method="GET", user_agent="Mozilla/5.0"), store)
         for at, score in item.answers:
-            store.record_response(store.get_survey(survey.survey_id), None, score, None, at)
+            count_response(store.get(survey.survey_id), None, score, None, at, repository=store)
 
     with ThreadPoolExecutor(_WORKERS) as pool:
         list(pool.map(one, items))
@@ -214,19 +214,18 @@ class QueryMeter:
 
 
 def report_cost(store, group_by: str, runs: int) -> tuple[ReportCost, bool]:
-    """Median wall time of reports.summary over the 90 days, and the reads of one run."""
-    from chalicelib import reports
-    from chalicelib.models import ReportQuery
+    """Median wall time of reports.summary over the 90 days, and the reads of one run (`store`: ReportCounters)."""
+    from chalicelib.insight import ReportQuery, summary
 
     query = ReportQuery.model_validate({"survey": "csat", "from": FIRST_DAY.isoformat(),
                                         "to": (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat(),
                                         "group_by": group_by})
-    with QueryMeter(store.db) as meter:
-        groups = len(reports.summary(query, store)["groups"])
+    with QueryMeter(store.table.db) as meter:
+        groups = len(summary(query, store)["groups"])
     times = []
     for _ in range(runs):
         began = time.perf_counter()
-        reports.summary(query, store)
+        summary(query, store)
         times.append((time.perf_counter() - began) * 1000)
     return ReportCost(statistics.median(times), meter.requests, meter.items, meter.units, groups), \
         meter.capacity_reported
@@ -235,8 +234,12 @@ def report_cost(store, group_by: str, runs: int) -> tuple[ReportCost, bool]:
 # --- the section ------------------------------------------------------------------------------------
 
 def measure(sizes: tuple[int, ...], runs: int, progress) -> ReportCostRun:
-    from chalicelib import aws, storage
-    from chalicelib.config import get_settings
+    from chalicelib.insight.counters import ReportCounters
+    from chalicelib.platform import aws
+    from chalicelib.platform.settings import get_settings
+    from chalicelib.storage.schema import create_table
+    from chalicelib.storage.table import Table
+    from chalicelib.surveys import SurveyRepository
 
     client = aws.client("dynamodb")
     zone = get_settings().reporting_timezone
@@ -244,7 +247,7 @@ def measure(sizes: tuple[int, ...], runs: int, progress) -> ReportCostRun:
     verified, real_seconds = 0, 0.0
     for index, size in enumerate(sizes):
         table = f"closeloop-bench-reports-{size}"
-        storage.create_table(table, client)
+        create_table(table, client)
         progress(f"reports: generating {size:,} responses over {DAYS} days and summing their counter changes")
         began = time.perf_counter()
         counters, surveys = summed_counters(synthetic(size, seed=size), zone)
@@ -253,16 +256,16 @@ def measure(sizes: tuple[int, ...], runs: int, progress) -> ReportCostRun:
         if index == 0:
             progress(f"reports: checking the {size:,}-response load against the real record path ({surveys:,} surveys)")
             real_table = f"{table}-real"
-            storage.create_table(real_table, client)
+            create_table(real_table, client)
             began = time.perf_counter()
-            write_through_product(storage.Store(real_table, client), list(synthetic(size, seed=size)))
+            write_through_product(SurveyRepository(Table(real_table, client)), list(synthetic(size, seed=size)))
             real_seconds = time.perf_counter() - began
             loaded, real = counter_items(client, table), counter_items(client, real_table)
             if loaded != real:
                 differing = sum(1 for key in loaded.keys() | real.keys() if loaded.get(key) != real.get(key))
                 raise RuntimeError(f"summed counters differ from the real path's in {differing} items")
             verified = len(real)
-        store = storage.Store(table, client)
+        store = ReportCounters(Table(table, client))
         for group_by in GROUP_BYS:
             progress(f"reports: {size:,} responses, group_by={group_by}, {runs} runs")
             result.costs[group_by], reported = report_cost(store, group_by, runs)

@@ -199,7 +199,8 @@ def _configure(moto_endpoint: str, rate: float, workers: int) -> None:
     """This process's app settings for the run; DynamoDB stays on the bench's DynamoDB Local."""
     from botocore.config import Config
 
-    from chalicelib import aws, config, storage
+    from chalicelib.platform import aws
+    from chalicelib.platform import settings as config
 
     os.environ.update({
         "AWS_ENDPOINT_URL": moto_endpoint, "CLOSELOOP_TABLE_NAME": f"{TABLE}-send-rate",
@@ -213,7 +214,6 @@ def _configure(moto_endpoint: str, rate: float, workers: int) -> None:
     aws._CLIENT_CONFIG = aws._CLIENT_CONFIG.merge(Config(max_pool_connections=workers + 16))
     config.reset_settings()
     aws.reset_clients()
-    storage.reset_store()
 
 
 def _accept(app, run: Run, threads: int) -> None:
@@ -241,7 +241,7 @@ def _time_sends(run: Run) -> None:
     """Note each SendEmail SES accepted: when its request left and its answer came, and whose
     survey it carried. A handler thread makes one call at a time, so a thread-local carries the
     request's time to its answer (botocore's before-send has no call context)."""
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     lock, call = threading.Lock(), threading.local()
 
@@ -324,8 +324,8 @@ def _drain(run: Run, queue: JobsQueue, timeout: float) -> None:
 
 
 def _tally(run: Run) -> None:
-    from chalicelib import aws
-    from chalicelib.config import get_settings
+    from chalicelib.platform import aws
+    from chalicelib.platform.settings import get_settings
 
     run.provider_recipients = int(aws.client("ses").get_send_quota()["SentLast24Hours"])
     db = aws.client("dynamodb")
@@ -349,10 +349,11 @@ def measure(burst: int, rate: float, workers: int, accept_threads: int = 8) -> R
     try:
         _configure(moto.endpoint, rate, workers)
         from app import app
-        from chalicelib import aws, storage
-        from chalicelib.config import get_settings
+        from chalicelib.platform import aws
+        from chalicelib.platform.settings import get_settings
+        from chalicelib.storage.schema import create_table
 
-        storage.create_table(get_settings().table_name)
+        create_table(get_settings().table_name)
         aws.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         queue = JobsQueue()
         queue.attach(aws.client("sqs"))

@@ -90,7 +90,8 @@ def main() -> int:
 
 
 def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threading.Event) -> int:
-    from devstack import outbox as outbox_module, resources
+    from devstack import outbox as outbox_module
+    from devstack import resources
     from devstack.pump import Pump, Schedule, sns_event
 
     public_url = f"http://{args.host}:{args.port}"
@@ -111,9 +112,9 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     )
     # The same for the helpdesk webhooks, which answer 404 without one (unless given in the environment).
     os.environ.update({name: os.environ.get(name) or secrets.token_urlsafe(24) for name in HELPDESK_SECRETS.values()})
-    from chalicelib import config
+    from chalicelib.platform import settings
 
-    config.reset_settings()
+    settings.reset_settings()
 
     outbox = outbox_module.Outbox(created.alert_topic_arn, created.escalation_topic_arn)
     outbox.sms_replies_topic_arn = created.sms_replies_topic_arn
@@ -192,15 +193,14 @@ Leads sign in at {public_url}/signin (the link arrives in the outbox); add one w
 def _start_demo(public_url: str) -> None:
     """Add the demo lead now and seed the demo data in the background (15-40 s), so the
     app answers at once; the reports fill in when the seeding prints that it is done."""
-    from chalicelib.storage import get_store
     from devstack import demo
 
-    email = demo.add_demo_lead(get_store())
+    email = demo.add_demo_lead()
     print(f"demo lead: {email} — sign in at {public_url}/signin", flush=True)
 
     def seed() -> None:
         try:
-            seeded = demo.seed(get_store())
+            seeded = demo.seed()
         except Exception as error:  # noqa: BLE001 - the stack keeps running without the demo data
             print(f"demo data: seeding failed: {type(error).__name__}: {error}", flush=True)
             return

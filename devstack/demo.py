@@ -1,8 +1,8 @@
 """Demo data for `python -m devstack --demo` (what `make run` starts): 90 days of surveys, page
 views, responses and recovery follow-ups, so the reports and dashboard have something to show.
 
-Everything is written through the product's own Store methods (create_survey, mark_sent,
-add_open, record_response, open_followup, save_followup) with back-dated times, so the report
+Everything is written through the product's own writes (SurveyRepository.create,
+delivery.mark_sent, surveys.keep_view and count_response, FollowUpRepository.open) with back-dated times, so the report
 counters and indexes are exactly what the product would have written. Nothing is queued or sent:
 alerts, escalations and re-surveys are what the product would send, so the seeding leaves them
 out (overdue follow-ups are marked escalated back then, as the escalation run would have done,
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Optional
 
-from chalicelib import clock, escalation, followups, scanners, scoring
-from chalicelib.config import get_settings
-from chalicelib.models import (
-    Agent, Channel, Customer, FollowUp, FollowUpStatus, OpenVerdict, Survey, SurveyOpen, SurveyStatus,
+from chalicelib.delivery import mark_sent
+from chalicelib.followups import FollowUp, FollowUpRepository, FollowUpStatus, escalation, lifecycle
+from chalicelib.platform import clock
+from chalicelib.platform.settings import get_settings
+from chalicelib.surveys import (
+    Agent, Channel, Customer, OpenVerdict, Survey, SurveyKind, SurveyOpen, SurveyRepository, SurveyStatus,
+    count_response, keep_view, scanners, scoring,
 )
-from chalicelib.scoring import SurveyKind
-from chalicelib.storage import Store
 
 DAYS = 90
 SURVEYS_PER_DAY = 19          # ~1,700 surveys over 90 days
@@ -175,49 +176,50 @@ def _comment(rng: random.Random, kind: SurveyKind, score: int) -> Optional[str]:
     return rng.choice(HAPPY_COMMENTS if happy else NEUTRAL_COMMENTS)
 
 
-# --- writing it through the product's Store ----------------------------------------------------
+# --- writing it through the product's own writes ------------------------------------------------
 
-def seed(store: Store, now: Optional[datetime] = None, seed_value: int = SEED) -> Optional[Seeded]:
-    """Write the demo data into `store`'s table; None when it is there already."""
+def seed(now: Optional[datetime] = None, seed_value: int = SEED) -> Optional[Seeded]:
+    """Write the demo data into the stage's table; None when it is there already."""
     started = time.monotonic()
     now = now or clock.now()
     planned = plan(now, seed_value)
-    if store.survey_id_for_interaction(planned[0].survey.interaction_id) is not None:
+    if SurveyRepository().survey_id_for_interaction(planned[0].survey.interaction_id) is not None:
         return None
     with ThreadPoolExecutor(_WORKERS) as pool:  # surveys are independent; DynamoDB Local takes several
-        answered = [survey for survey in pool.map(lambda item: _write_survey(store, item), planned) if survey]
+        answered = [survey for survey in pool.map(_write_survey, planned) if survey]
     rng = random.Random(seed_value + 1)
     states: dict[str, int] = {}
     for survey in answered:  # in plan order: the routing's round-robin and the states are repeatable
         if scoring.is_detractor(survey.kind, survey.score):
-            state = _write_followup(store, rng, survey, now)
+            state = _write_followup(rng, survey, now)
             states[state] = states.get(state, 0) + 1
     return Seeded(len(planned), len(answered), states, time.monotonic() - started)
 
 
-def _write_survey(store: Store, item: PlannedSurvey) -> Optional[Survey]:
+def _write_survey(item: PlannedSurvey) -> Optional[Survey]:
     """Create, send, view and answer one survey; the answered survey as stored, or None."""
+    surveys = SurveyRepository()
     survey = item.survey
-    store.create_survey(survey)
-    store.mark_sent(survey.survey_id, item.sent_at, f"demo-message-{survey.interaction_id}", survey=survey)
+    surveys.create(survey)
+    mark_sent(survey, item.sent_at, f"demo-message-{survey.interaction_id}")
     survey = survey.model_copy(update={"status": SurveyStatus.SENT, "sent_at": item.sent_at})
     if item.scanner_at:
         for method, agent, score in (("HEAD", BROWSER, None), ("GET", SCANNER_AGENTS[0], None),
                                      ("GET", SCANNER_AGENTS[1], scanners.HONEYPOT)):
-            store.add_open(_page_view(survey, item.scanner_at, method, agent, score), survey=survey)
+            keep_view(survey, _page_view(survey, item.scanner_at, method, agent, score))
     view = None
     if item.viewed_at:
         view = _page_view(survey, item.viewed_at, "GET", BROWSER, None)
-        store.add_open(view, survey=survey)
+        keep_view(survey, view)
     for at, score, comment in item.answers:
-        survey, _ = store.get_survey_with_opens(survey.survey_id)
+        survey, _ = surveys.get_with_opens(survey.survey_id)
         evidence = view or _page_view(survey, at, "SMS" if survey.channel is Channel.SMS else "POST",
                                       "sms" if survey.channel is Channel.SMS else BROWSER, score)
         if view is None:
-            store.add_open(evidence)  # the answer came without a page view first (as surveys._respond keeps it)
+            surveys.add_open(evidence)  # the answer came without a page view first (as surveys/responses.py keeps it)
         counted = evidence.model_copy(update={"verdict": OpenVerdict.COUNTED, "confirmed_at": at, "reason": None})
-        store.record_response(survey, counted, score, comment, at)
-    return store.get_survey(survey.survey_id) if item.answers else None
+        count_response(survey, counted, score, comment, at)
+    return surveys.get(survey.survey_id) if item.answers else None
 
 
 def _page_view(survey: Survey, at: datetime, method: str, user_agent: str, score: Optional[int]) -> SurveyOpen:
@@ -239,23 +241,23 @@ S = FollowUpStatus
 _ENDINGS = ((S.RESOLVED, 0.7), (S.UNREACHABLE, 0.06), (S.CONTACTED, 0.08), (S.CLAIMED, 0.06), (S.OPEN, 0.1))
 
 
-def _write_followup(store: Store, rng: random.Random, survey: Survey, now: datetime) -> str:
+def _write_followup(rng: random.Random, survey: Survey, now: datetime) -> str:
     """Open the detractor's follow-up when the product would have (the comment wait after the
     answer) and take it through the lifecycle up to a state chosen by its age; returns the state
     ("open", "claimed", ..., with " (overdue)" when it is past its deadline)."""
     opened_at = survey.responded_at + timedelta(seconds=get_settings().comment_wait_seconds)
-    followup = followups.new_followup(survey, store, opened_at)
+    followup = lifecycle.new_followup(survey, opened_at)
     if now >= followup.due_at:  # past its first deadline: things happened since
         followup = _lifecycle(rng, followup, now)
     # Stored once, as it is now: stored earlier, the running stack's escalation would find it
     # overdue (and send) before the seeding marked it escalated back then.
-    store.open_followup(followup)
+    FollowUpRepository().open(followup)
     return followup.status.value + (" (overdue)" if followup.is_overdue(now) else "")
 
 
 def _lifecycle(rng: random.Random, followup: FollowUp, now: datetime) -> FollowUp:
     """The follow-up's changes by its owner (claim, contact, resolve...) and by the escalation run,
-    each at its own moment before `now` (pure: followups.apply, escalation.escalated)."""
+    each at its own moment before `now` (pure: lifecycle.apply, escalation.escalated)."""
     ending = rng.choices([state for state, _ in _ENDINGS], [weight for _, weight in _ENDINGS])[0]
     at, owner = followup.opened_at, followup.owner or rng.choice(OWNERS)
     steps = {S.OPEN: [], S.CLAIMED: [S.CLAIMED], S.CONTACTED: [S.CLAIMED, S.CONTACTED],
@@ -272,10 +274,10 @@ def _lifecycle(rng: random.Random, followup: FollowUp, now: datetime) -> FollowU
         if status is followup.status and later is None:
             continue
         note = rng.choice(NOTES) if status in (S.CONTACTED, S.RESOLVED) else None
-        change = followups.Change(status=status, owner=owner if status is not S.OPEN else None, note=note,
+        change = lifecycle.Change(status=status, owner=owner if status is not S.OPEN else None, note=note,
                                   due_at=later)
-        # Not followups.change: that writes now, and a resolve would queue a re-survey.
-        followup = followups.apply(followup, change, owner, at)
+        # Not lifecycle.change: that writes now, and a resolve would queue a re-survey.
+        followup = lifecycle.apply(followup, change, owner, at)
     return _escalated_by(followup, now)
 
 
@@ -288,10 +290,10 @@ def _escalated_by(followup: FollowUp, at: datetime) -> FollowUp:
     return escalation.escalated(followup, escalated_at)
 
 
-def add_demo_lead(store: Store) -> Optional[str]:
-    """The demo lead on the dashboard's allowed list (chalicelib/leads.py); their address."""
+def add_demo_lead() -> Optional[str]:
+    """The demo lead on the dashboard's allowed list (leads/allowed_list.py); their address."""
     from chalicelib import leads
 
     email, name, owner = DEMO_LEAD
-    leads.add(email, name=name, owner=owner, store=store)
+    leads.add_lead(email, name=name, owner=owner)
     return email

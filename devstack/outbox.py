@@ -91,7 +91,7 @@ class Outbox:
 
     def receive_sms(self, sender: str, body: str) -> dict:
         """Publish an inbound SMS to the replies topic as AWS End User Messaging does."""
-        from chalicelib import aws
+        from chalicelib.platform import aws
 
         message = {"originationNumber": sender, "destinationNumber": LOCAL_SMS_NUMBER,
                    "messageKeyword": "KEYWORD_000000000000", "messageBody": body,

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from chalice.local import LambdaContext
 
-from chalicelib import aws
+from chalicelib.platform import aws
 
 log = logging.getLogger("devstack.pump")
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import auth, aws, storage
+from chalicelib.apikeys import ensure_key
+from chalicelib.platform import aws
+from chalicelib.storage.schema import create_table
 
 JOBS_QUEUE = "closeloop-jobs"
 ALERT_TOPIC = "closeloop-local-alerts"
 ESCALATION_TOPIC = "closeloop-local-escalations"
-# Where SES would publish bounces and complaints (app.SES_NOTICES_TOPIC). The emulated SES never
-# does, so nothing is subscribed: feed a notification to app.handle_ses_notice by hand (README).
+# Where SES would publish bounces and complaints (chalicelib/api/events.py: SES_NOTICES_TOPIC). The emulated SES never
+# does, so nothing is subscribed: feed a notification to app.handle_ses_notice by hand (docs/operations.md).
 SES_NOTICES_TOPIC = "closeloop-ses-notices"
 # Where End User Messaging would publish inbound SMS; a queue subscribed to it feeds the app's
 # SNS handler through the pump (devstack/pump.py's sns_event).
@@ -28,7 +30,7 @@ class LocalResources:
 
 
 def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
-    storage.create_table(table_name)
+    create_table(table_name)
     # A short visibility timeout: a job whose handler failed comes back after 5 s, as a
     # redelivery would on AWS, without making the local stack slow to recover.
     queue_url = aws.client("sqs").create_queue(
@@ -37,7 +39,7 @@ def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
     escalation_topic_arn = aws.client("sns").create_topic(Name=ESCALATION_TOPIC)["TopicArn"]
     aws.client("sns").create_topic(Name=SES_NOTICES_TOPIC)
     aws.client("sesv2").create_email_identity(EmailIdentity=sender_email)
-    auth.ensure_key("local-dev", api_key, storage.Store(table_name))
+    ensure_key("local-dev", api_key)  # on the stage's table (CLOSELOOP_TABLE_NAME is set by now)
     sms_replies_topic_arn = aws.client("sns").create_topic(Name=SMS_REPLIES_TOPIC)["TopicArn"]
     sms_replies_queue_url = subscribe_queue(sms_replies_topic_arn, SMS_REPLIES_QUEUE)
     return LocalResources(table_name, queue_url, topic_arn, escalation_topic_arn,

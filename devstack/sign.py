@@ -5,7 +5,7 @@
   python -m devstack.sign freshdesk tests/fixtures/helpdesks/freshdesk-resolved.json
 
 The secret is this start's, from .cache/devstack.json; the headers are the product's own, made by
-chalicelib/helpdesks.py (the code that verifies them), dated now. What a real delivery stamps anew
+chalicelib/integrations/ (the code that verifies them), dated now. What a real delivery stamps anew
 is stamped anew, so the same file can be sent again: Intercom's notification `id` and
 `created_at`, Freshdesk's `ticket.updated_at` (Zendesk's signature changes with its timestamp).
 --as-is sends the file's bytes unchanged instead (an Intercom fixture is then refused as stale,
@@ -48,7 +48,7 @@ def as_new_delivery(product: str, raw: bytes, now: datetime) -> bytes:
 
 def signed_headers(product: str, raw: bytes, secret: str, now: Optional[datetime] = None) -> dict:
     """The headers the product would send with `raw`, signed with `secret` at `now`."""
-    from chalicelib.helpdesks import ADAPTERS
+    from chalicelib.integrations import ADAPTERS
 
     return {"Content-Type": "application/json",
             **ADAPTERS[product].signed_headers(secret, raw, now or datetime.now(timezone.utc))}

@@ -97,31 +97,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.area == "leads":
         return _leads(args)
     if args.area == "responses" and args.action == "backfill":
-        from chalicelib import storage
-        from chalicelib.config import get_settings
+        from chalicelib.platform.settings import get_settings
+        from chalicelib.storage.schema import add_missing_indexes
+        from chalicelib.surveys import backfills
 
-        table = get_settings().table_name
-        added = storage.add_missing_indexes(table)
-        print(f"indexed {storage.backfill_response_keys(table)} responses"
+        added = add_missing_indexes(get_settings().table_name)
+        print(f"indexed {backfills.backfill_response_keys()} responses"
               + (f" (added the {', '.join(added)} index)" if added else ""))
         return 0
     if args.area == "responses":
         return _export_responses(args)
 
-    from chalicelib import auth
-    from chalicelib.storage import get_store
+    from chalicelib import apikeys
 
     if args.action == "create":
-        key, record = auth.create_key(args.name)
+        key, record = apikeys.create_key(args.name)
         print(f"created key {record.prefix}... for {record.name!r}; it is shown only now:\n{key}")
     elif args.action == "list":
-        for record in get_store().list_api_keys():
+        for record in apikeys.list_keys():
             state = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
             print(f"{record.prefix}...  {record.name:<20} created {record.created_at:%Y-%m-%d %H:%M}  {state}  "
                   f"{record.key_hash}")
     else:
         try:
-            record = auth.revoke_key(args.key)
+            record = apikeys.revoke_key(args.key)
         except KeyError as error:
             sys.exit(str(error))
         print(f"revoked {record.prefix}... ({record.name})")
@@ -130,39 +129,38 @@ def main(argv: list[str] | None = None) -> int:
 
 def _backfill(area: str) -> int:
     """One Scan of the table: customer index items, or `expires_ttl`, for items stored before them."""
-    from chalicelib import storage
-    from chalicelib.config import get_settings
+    from chalicelib.contacts import retention
+    from chalicelib.surveys import backfills
 
-    table = get_settings().table_name
     if area == "customers":
-        print(f"indexed {storage.backfill_customer_index(table)} surveys by customer")
+        print(f"indexed {backfills.backfill_customer_index()} surveys by customer")
     else:
-        print(f"gave {storage.backfill_retention(table)} items their expiry")
+        print(f"gave {retention.backfill_retention()} items their expiry")
     return 0
 
 
 def _suppressions(args) -> int:
     from pydantic import ValidationError
 
-    from chalicelib import suppressions
-    from chalicelib.models import ContactKind, SuppressionKey
+    from chalicelib import contacts
+    from chalicelib.surveys import ContactKind
 
     if args.action == "list":
-        entries = suppressions.list_view(ContactKind(args.kind) if args.kind else None)["suppressions"]
+        entries = contacts.suppressions_view(ContactKind(args.kind) if args.kind else None)["suppressions"]
         for entry in entries:
             print(f"{entry['kind']:<8} {entry['value']:<40} {entry['reason']:<12} {entry['at']}  {entry['source']}")
         print(f"{len(entries)} suppressed")
         return 0
     try:
-        key = SuppressionKey(kind=args.kind, value=args.value)
+        key = contacts.SuppressionKey(kind=args.kind, value=args.value)
     except ValidationError as error:
         sys.exit(f"invalid {args.kind}: {error.errors()[0]['msg']}")
     if args.action == "add":
-        entry, created = suppressions.add_manual(key.kind, key.value, by="ops")
+        entry, created = contacts.add_manual(key.kind, key.value, by="ops")
         print(f"suppressed {entry.kind.value} {entry.value}" if created
               else f"{entry.kind.value} {entry.value} was already suppressed ({entry.reason.value}, {entry.at:%Y-%m-%d})")
         return 0
-    entry = suppressions.lift(key.kind, key.value)
+    entry = contacts.lift_suppression(key.kind, key.value)
     if entry is None:
         sys.exit(f"{key.kind.value} {key.value} is not suppressed")
     print(f"lifted {entry.kind.value} {entry.value} ({entry.reason.value} since {entry.at:%Y-%m-%d})")
@@ -175,20 +173,20 @@ def _leads(args) -> int:
     from chalicelib import leads
 
     if args.action == "list":
-        listed = leads.list_all()
+        listed = leads.list_leads()
         for lead in listed:
             print(f"{lead.email:<40} {lead.name:<24} owner {lead.owner:<24} added {lead.added_at:%Y-%m-%d %H:%M}")
         print(f"{len(listed)} leads")
         return 0
     if args.action == "remove":
-        lead = leads.remove(args.email)
+        lead = leads.remove_lead(args.email)
         if lead is None:
             sys.exit(f"{args.email} is not on the list")
         print(f"removed {lead.email}; their sessions have ended")
         return 0
-    existing = leads.get(args.email)
+    existing = leads.get_lead(args.email)
     try:
-        lead = leads.add(args.email, name=args.name, owner=args.owner)
+        lead = leads.add_lead(args.email, name=args.name, owner=args.owner)
     except ValidationError as error:
         first = error.errors()[0]
         sys.exit(f"invalid {'.'.join(map(str, first['loc'])) or 'lead'}: {first['msg']}")
@@ -199,22 +197,25 @@ def _leads(args) -> int:
 
 def _export_responses(args, out=None) -> int:
     """Every page of the CSV export, following the cursor, as one file: BOM and header once."""
-    from chalicelib import clock, edge, responses
-    from chalicelib.models import ResponseExportQuery
+    from chalicelib.insight import ResponseExportQuery
+    from chalicelib.insight.responses import HEADER, export_page
+    from chalicelib.platform import clock
+    from chalicelib.platform.errors import Problem
+    from chalicelib.platform.validation import validate
 
     out = out or sys.stdout.buffer
     params = {name: getattr(args, name) for name in _EXPORT_FILTERS if getattr(args, name) is not None}
     now, cursor, rows = clock.now(), None, 0
     try:
         while True:
-            query = edge.validate(ResponseExportQuery, {**params, **({"cursor": cursor} if cursor else {})})
-            page = responses.export_page(query, now)
-            out.write((page.text if cursor is None else page.text[len(responses.HEADER):]).encode("utf-8"))
+            query = validate(ResponseExportQuery, {**params, **({"cursor": cursor} if cursor else {})})
+            page = export_page(query, now)
+            out.write((page.text if cursor is None else page.text[len(HEADER):]).encode("utf-8"))
             rows += page.rows
             cursor = page.next_cursor
             if cursor is None:
                 break
-    except edge.InputError as error:
+    except Problem as error:
         named = [f"--{field['field'].replace('_', '-')}: {field['message']}" for field in error.fields]
         sys.exit("; ".join(named) or error.message)
     out.flush()
@@ -258,10 +259,10 @@ def _secrets(args) -> int:
     """Rotation and status of the stage's secrets in SSM. No value is ever printed."""
     from datetime import timedelta
 
-    from chalicelib import auth, clock
-    from chalicelib import secrets as stage_secrets
-    from chalicelib.config import get_settings
-    from chalicelib.storage import get_store
+    from chalicelib import apikeys
+    from chalicelib.platform import clock
+    from chalicelib.platform import secrets as stage_secrets
+    from chalicelib.platform.settings import get_settings
 
     settings = get_settings()
     prefix = settings.secrets_parameter_prefix
@@ -280,9 +281,9 @@ def _secrets(args) -> int:
                 line += f"; previous value refused since {clock.iso(value.previous_until)}"
             print(line)
         forms: dict[str, int] = {}
-        for record in get_store().list_api_keys():
+        for record in apikeys.list_keys():
             if record.revoked_at is None:
-                form = auth.hash_form(record.key_hash)
+                form = apikeys.hash_form(record.key_hash)
                 forms[form] = forms.get(form, 0) + 1
         print("live API keys by pepper: "
               + (", ".join(f"{count} {form}" for form, count in sorted(forms.items())) or "none"))

@@ -2,7 +2,7 @@
 last step; `chalice package` gets the same from the merge template, ops/cfn_template.py):
 
 - the jobs queue's event source reports partial batch failures (ReportBatchItemFailures), since
-  the handler answers `batchItemFailures` (chalicelib/jobs.run_batch);
+  the handler answers `batchItemFailures` (chalicelib/platform/jobs.py: run_batch);
 - the asynchronous handlers (the SNS subscriptions, the schedule) retry a failed event a bounded
   number of times and then send it to the handlers' dead-letter queue, which their roles may
   write to (one extra inline policy per role; `chalice delete` removes it with the role).

@@ -28,10 +28,10 @@ What each watches, and why this metric:
 from __future__ import annotations
 
 APP = "closeloop"
-# Namespace and dimension of the metrics the app puts itself (chalicelib/telemetry.py).
+# Namespace and dimension of the metrics the app puts itself (chalicelib/platform/telemetry.py).
 NAMESPACE = "closeloop"
 # Every Lambda function chalice deploys for app.py, by handler name: the authorizer, the event
-# handlers. The API handler has no suffix. tests/unit/test_alarms.py checks this against app.py.
+# handlers. The API handler has no suffix. tests/unit/ops/test_alarms.py checks this against app.py.
 HANDLERS = ("api_key", "handle_job", "handle_ses_notice", "handle_sms_reply", "escalate_overdue")
 BOUNCE_RATE = 0.02         # 2%
 COMPLAINT_RATE = 0.0005    # 0.05%

@@ -22,7 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.stack import SECRET_NAMES, StackNames, names as stack_names
+from ops.stack import SECRET_NAMES, StackNames
+from ops.stack import names as stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".chalice" / "config.json"
@@ -37,11 +38,11 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # After this many receives a job moves to the dead-letter queue (an alarm watches it).
 MAX_RECEIVE_COUNT = 5
 FOURTEEN_DAYS = 14 * 24 * 3600  # SQS's longest retention: time to read and redrive a failed job
-# Only bounces and complaints: deliveries would invoke the handler for nothing (chalicelib/ses_notices.py).
+# Only bounces and complaints: deliveries would invoke the handler for nothing (chalicelib/contacts/bounces.py).
 SES_EVENT_TYPES = ("bounce", "complaint")
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 # The IAM actions the bootstrap and teardown call, besides chalice's own (tests/deploy checks
-# every call they make against this list, so the README's permissions stay true).
+# every call they make against this list, so docs/operations.md's permissions stay true).
 OPERATOR_ACTIONS = (
     "dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
     "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
@@ -157,9 +158,9 @@ def record(path: Path, stage: str, values: dict[str, str]) -> Done:
 # --- resources ------------------------------------------------------------------------------
 
 def ensure_table(aws, name: str, protect: bool) -> Done:
-    """The table of storage.TABLE_DEFINITION with a stream, TTL, point-in-time recovery and, on
+    """The table of storage/schema.py's TABLE_DEFINITION with a stream, TTL, point-in-time recovery and, on
     protected stages, deletion protection (which the bootstrap turns on but never off)."""
-    from chalicelib import storage
+    from chalicelib.storage import schema
 
     db = aws("dynamodb")
     try:
@@ -168,13 +169,13 @@ def ensure_table(aws, name: str, protect: bool) -> Done:
         table = None
     changed: list[str] = []
     if table is None:
-        db.create_table(TableName=name, **storage.TABLE_DEFINITION, StreamSpecification=STREAM,
+        db.create_table(TableName=name, **schema.TABLE_DEFINITION, StreamSpecification=STREAM,
                         DeletionProtectionEnabled=protect)
         _wait_active(db, name)
     else:
         if table["TableStatus"] != "ACTIVE":  # a run interrupted while the table was changing
             _wait_active(db, name)
-        changed += [f"index {index}" for index in storage.add_missing_indexes(name, db)]
+        changed += [f"index {index}" for index in schema.add_missing_indexes(name, db)]
         stream = table.get("StreamSpecification") or {}
         if stream != STREAM:
             if stream.get("StreamEnabled"):  # another view type: a stream is changed by replacing it
@@ -188,9 +189,9 @@ def ensure_table(aws, name: str, protect: bool) -> Done:
             _wait_active(db, name)
             changed.append("deletion protection")
     ttl = db.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != storage.TTL_ATTRIBUTE:
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != schema.TTL_ATTRIBUTE:
         db.update_time_to_live(TableName=name, TimeToLiveSpecification={
-            "Enabled": True, "AttributeName": storage.TTL_ATTRIBUTE})
+            "Enabled": True, "AttributeName": schema.TTL_ATTRIBUTE})
         changed.append("ttl")
     backups = db.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     if backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") != "ENABLED":

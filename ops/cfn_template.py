@@ -48,12 +48,14 @@ from typing import Any, Optional
 from chalice.app import ScheduledEventConfig, SNSEventConfig, SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
-from chalicelib.config import Settings
-from chalicelib.storage import TABLE_DEFINITION, TTL_ATTRIBUTE
+from chalicelib.platform.settings import Settings
+from chalicelib.storage.schema import TABLE_DEFINITION
+from chalicelib.storage.table import TTL_ATTRIBUTE
 from ops import alarms as stage_alarms
 from ops import bootstrap
 from ops import dashboard as stage_dashboard
-from ops.stack import APP, StackNames, names as stack_names
+from ops.stack import APP, StackNames
+from ops.stack import names as stack_names
 
 # Logical ids of what this template declares.
 TABLE = "Table"
@@ -262,7 +264,7 @@ def _ses(names: StackNames) -> dict:
                 "EventDestination": {
                     "Name": f"{names.ses_configuration_set}-notices",  # the bootstrap's name for it
                     "Enabled": True,
-                    # What chalicelib/ses_notices.py acts on (it reads this eventType format).
+                    # What chalicelib/contacts/bounces.py acts on (it reads this eventType format).
                     "MatchingEventTypes": list(bootstrap.SES_EVENT_TYPES),
                     "SnsDestination": {"TopicARN": {"Ref": SES_NOTICES_TOPIC}},
                 },
@@ -305,7 +307,7 @@ def _functions(names: StackNames, handlers: list[Function]) -> dict:
         if function.kind == "sqs":
             properties["Events"] = {function.event: {"Properties": {
                 "Queue": {"Fn::Sub": "${%s.Arn}" % JOBS_QUEUE},
-                # The handler answers batchItemFailures (chalicelib/jobs.run_batch): only those
+                # The handler answers batchItemFailures (chalicelib/platform/jobs.py: run_batch): only those
                 # records come back; after MAX_RECEIVE_COUNT receives one goes to the DLQ.
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
             }}}

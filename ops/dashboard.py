@@ -4,12 +4,12 @@ the CloudFormation merge template declares (AWS::CloudWatch::Dashboard), so both
 
 Names come from the places that decide them: the stage's resources from ops/stack.py, the Lambda
 functions and the alarms from ops/alarms.py, the app's own metrics (namespace "closeloop",
-dimension Stage) from chalicelib/telemetry.py's METRICS. tests/unit/test_dashboard.py checks that
+dimension Stage) from chalicelib/platform/telemetry.py's METRICS. tests/unit/ops/test_dashboard.py checks that
 every metric on it is one of those, for this stage's resources.
 
 The rows, top to bottom: the alarms; what happens to surveys (the funnel, machine opens, overdue
 follow-ups); detractors and what they set off, the jobs queue and the dead-letter queues; the
-Lambda functions; the table and SES's reputation; the API. The README's "Reading the dashboard"
+Lambda functions; the table and SES's reputation; the API. docs/operations.md's "Reading the CloudWatch dashboard"
 says what each shows and what to look for.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ops.stack import APP, StackNames
 # metrics are per ApiName and Stage: two stages in one account share this pair.
 API_NAME = APP
 API_STAGE = "api"
-# The app's metrics (chalicelib/telemetry.NAMESPACE; ops/alarms.py watches the same).
+# The app's metrics (chalicelib/platform/telemetry.py: NAMESPACE; ops/alarms.py watches the same).
 NAMESPACE = stage_alarms.NAMESPACE
 # What the dashboard opens on (the console's time picker changes it for the viewer only).
 START = "-PT24H"
@@ -96,7 +96,7 @@ def _text(stage: str, names: StackNames) -> dict:
         f"Made from `ops/dashboard.py` by `python -m ops --stage {stage} bootstrap` (or the merge template): "
         "a change made here in the console is undone by the next bootstrap or stack update. "
         f"Table `{names.table}`, jobs queue `{names.jobs_queue}`. "
-        "What each graph shows and what to look for: README, \"Reading the dashboard\".")}}
+        "What each graph shows and what to look for: docs/operations.md, \"Reading the CloudWatch dashboard\".")}}
 
 
 def _alarm_status(found: list[dict], region: str, account: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import secrets
+from chalicelib.platform import secrets
 
 APP = "closeloop"
 # The secrets the app reads from SSM (SecureString `<parameter_prefix><name>`): the app's own list.

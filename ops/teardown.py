@@ -10,9 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ops.bootstrap import (CONFIG, PROTECTED_STAGES, Clients, Done, current_dashboard, read_config, run_chalice,
-                           stage_config)
-from ops.stack import SECRET_NAMES, StackNames, names as stack_names
+from ops.bootstrap import (
+    CONFIG, PROTECTED_STAGES, Clients, Done, current_dashboard, read_config, run_chalice, stage_config,
+)
+from ops.stack import SECRET_NAMES, StackNames
+from ops.stack import names as stack_names
 
 
 def destroy(stage: str, config_path: Path = CONFIG, aws: Clients | None = None, delete_data: bool = False,

@@ -79,7 +79,7 @@ RECORD = CallRecord()
 
 def _permissions(service: str, operation: str, params: dict) -> list[tuple[str, str]]:
     """(IAM action, resource role) pairs one API call needs."""
-    from chalicelib.config import get_settings
+    from chalicelib.platform.settings import get_settings
 
     try:
         settings = get_settings()

@@ -28,15 +28,16 @@ from tests.aws_calls import record_aws_calls  # noqa: E402,F401
 
 
 def reset_caches() -> None:
-    from chalicelib import auth, aws, clock, config, rendering, storage
-    from chalicelib import secrets as stage_secrets
+    from chalicelib.apikeys import clear_cache
+    from chalicelib.platform import aws, clock, rendering
+    from chalicelib.platform import secrets as stage_secrets
+    from chalicelib.platform import settings
 
     clock.set_now(None)
-    config.reset_settings()
+    settings.reset_settings()
     stage_secrets.reset()
     aws.reset_clients()
-    storage.reset_store()
-    auth.clear_cache()
+    clear_cache()
     rendering.environment.cache_clear()
 
 
@@ -51,26 +52,33 @@ def dynamodb_local():
 
 @pytest.fixture
 def table(dynamodb_local, monkeypatch):
-    """A fresh table on DynamoDB Local for one test."""
+    """A fresh table on DynamoDB Local for one test; the stage's table while it runs."""
     import boto3
 
-    from chalicelib import storage
+    from chalicelib.platform import settings
+    from chalicelib.storage.schema import create_table
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
     name = f"closeloop-test-{uuid.uuid4().hex[:12]}"
     client = boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint, region_name=REGION)
-    storage.create_table(name, client)
+    create_table(name, client)
+    monkeypatch.setenv("CLOSELOOP_TABLE_NAME", name)
+    settings.reset_settings()
     yield name
     client.delete_table(TableName=name)
+    settings.reset_settings()
 
 
 @pytest.fixture
-def store(table, dynamodb_local):
+def repos(table, dynamodb_local):
+    """Every repository on the test's table, through a client of its own."""
     import boto3
 
-    from chalicelib.storage import Store
+    from chalicelib.storage.table import Table
+    from tests.repos import Repositories
 
-    return Store(table, boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint, region_name=REGION))
+    return Repositories(Table(table, boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint,
+                                                  region_name=REGION)))
 
 
 @dataclass
@@ -118,7 +126,6 @@ class Stack:
     def run_jobs(self, handler=None, max_rounds: int = 20) -> int:
         """Deliver queued jobs to the SQS handler until the queue is empty; returns how many ran."""
         import boto3
-
         from chalice.test import Client
 
         sqs = boto3.client("sqs", region_name=REGION)
@@ -144,7 +151,7 @@ def stack(table, monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from chalicelib import jobs
+    from chalicelib.platform import jobs
 
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
@@ -188,9 +195,9 @@ def api(stack):
     from chalice.test import Client
 
     from app import app
-    from chalicelib import auth
+    from chalicelib.apikeys import ensure_key
 
-    auth.ensure_key("tests", API_KEY)
+    ensure_key("tests", API_KEY)
     with Client(app, stage_name="test", project_dir=str(ROOT)) as client:
         client.headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
         yield client

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib import i18n, scoring
-from chalicelib.config import Settings
-from chalicelib.models import Survey
+from chalicelib.platform import i18n
+from chalicelib.platform.settings import Settings
+from chalicelib.surveys import Survey, scoring
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class MessageContext:
     agent_name: str | None
     question: str
     kind: str
-    # The customer's language: `gettext(english, **values)` (chalicelib/i18n.py).
+    # The customer's language: `gettext(english, **values)` (chalicelib/platform/i18n.py).
     gettext: i18n.Translator
     # A re-survey after a resolved follow-up: the message says it follows up and asks if it worked.
     resurvey: bool = False

@@ -5,11 +5,11 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formataddr, make_msgid
 
-from chalicelib import aws, links, scoring
-from chalicelib.config import Settings
 from chalicelib.delivery.content import MessageContext
-from chalicelib.models import Survey
-from chalicelib.rendering import render
+from chalicelib.platform import aws
+from chalicelib.platform.rendering import render
+from chalicelib.platform.settings import Settings
+from chalicelib.surveys import Survey, links, scoring
 
 
 class _Policy(EmailPolicy):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Optional
 
-from chalicelib import aws, links
-from chalicelib.config import Settings
 from chalicelib.delivery.content import MessageContext
-from chalicelib.models import Survey
+from chalicelib.platform import aws
+from chalicelib.platform.settings import Settings
+from chalicelib.surveys import Survey, links
 
 SEGMENT_SEPTETS = 160
 _GSM_BASIC = set(

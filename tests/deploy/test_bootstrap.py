@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from chalicelib import storage
+from chalicelib.storage import schema
+from chalicelib.storage.table import TTL_ATTRIBUTE
 from ops import alarms as stage_alarms
 from ops.bootstrap import STREAM, bootstrap
 from ops.dashboard import dashboard_body, dashboard_name
@@ -33,11 +34,11 @@ def test_the_first_run_creates_every_resource_with_its_settings(aws, config_path
     table = db.describe_table(TableName=DEV.table)["Table"]
     assert table["StreamSpecification"] == STREAM
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-        i["IndexName"] for i in storage.TABLE_DEFINITION["GlobalSecondaryIndexes"]}
+        i["IndexName"] for i in schema.TABLE_DEFINITION["GlobalSecondaryIndexes"]}
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert not table.get("DeletionProtectionEnabled")  # only prod's table is protected
     ttl = db.describe_time_to_live(TableName=DEV.table)["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", storage.TTL_ATTRIBUTE)
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", TTL_ATTRIBUTE)
     backups = db.describe_continuous_backups(TableName=DEV.table)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 

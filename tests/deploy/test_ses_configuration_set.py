@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import aws
-from chalicelib.config import Settings
 from chalicelib.delivery import email as survey_email
-from tests.unit.test_email_render import a_survey
+from chalicelib.platform import aws
+from chalicelib.platform.settings import Settings
+from tests.unit.delivery.test_email_render import a_survey
 
 
 class SesV2:

@@ -87,7 +87,7 @@ def test_another_stage_is_left_alone(aws, config_path):
 
 
 def test_every_call_of_bootstrap_and_destroy_is_a_listed_operator_permission(aws, config_path):
-    """OPERATOR_ACTIONS is what the README tells an operator to grant: it must be enough."""
+    """OPERATOR_ACTIONS is what docs/operations.md tells an operator to grant: it must be enough."""
     from ops.bootstrap import OPERATOR_ACTIONS
 
     bootstrap("dev", config_path, aws)

@@ -10,7 +10,7 @@ class FrozenClock:
     """chalicelib.clock frozen at a known time; tests (and helpers.confirm) move it forward."""
 
     def __init__(self):
-        from chalicelib import clock
+        from chalicelib.platform import clock
 
         self._clock = clock
         clock.set_now(datetime.now(timezone.utc).replace(microsecond=0))
@@ -29,7 +29,7 @@ class FrozenClock:
 
 @pytest.fixture
 def clock():
-    from chalicelib import clock as app_clock
+    from chalicelib.platform import clock as app_clock
 
     try:
         yield FrozenClock()

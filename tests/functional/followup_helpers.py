@@ -14,10 +14,10 @@ _numbers = count()
 def a_responded_survey(at: datetime, *, team: Optional[str] = "billing", score: int = 1,
                        comment: Optional[str] = "Nobody read my ticket", kind: str = "csat"):
     """A survey that was sent and answered with a detractor score, stored."""
-    from chalicelib import tokens
-    from chalicelib.models import Agent, Channel, Customer, Survey, SurveyStatus
-    from chalicelib.scoring import SurveyKind
-    from chalicelib.storage import get_store
+    from chalicelib.surveys import tokens
+    from chalicelib.surveys.model import Agent, Channel, Customer, Survey, SurveyStatus
+    from chalicelib.surveys.scoring import SurveyKind
+    from tests.repos import Repositories
 
     survey = Survey(
         survey_id=tokens.new_survey_id(), interaction_id=f"zd-{next(_numbers)}", kind=SurveyKind(kind),
@@ -28,25 +28,25 @@ def a_responded_survey(at: datetime, *, team: Optional[str] = "billing", score: 
         expires_at=at + timedelta(days=28), score=score, comment=comment, responded_at=at - timedelta(minutes=5),
         response_updated_at=at - timedelta(minutes=5), response_version=1,
     )
-    get_store().create_survey(survey)
+    Repositories().surveys.create(survey)
     return survey
 
 
 def open_followup(at: datetime, **survey_fields) -> str:
     """Open a follow-up at `at` as the detractor handler does (routing included); returns its id."""
-    from chalicelib import followups
-    from chalicelib.storage import get_store
+    from chalicelib.followups import lifecycle as followups
+    from tests.repos import Repositories
 
     survey = a_responded_survey(at, **survey_fields)
-    followup = followups.new_followup(survey, get_store(), at)
-    assert get_store().open_followup(followup)
+    followup = followups.new_followup(survey, at)
+    assert Repositories().followups.open(followup)
     return followup.followup_id
 
 
 def stored(followup_id: str):
-    from chalicelib.storage import get_store
+    from tests.repos import Repositories
 
-    return get_store().get_followup(followup_id)
+    return Repositories().followups.get(followup_id)
 
 
 def get(api, followup_id, headers=None):
@@ -97,7 +97,7 @@ def all_pages(api, **params) -> list[list[dict]]:
 
 def headers_for(name: str) -> dict:
     """Authorization for a new API key named `name` (the caller's name in history)."""
-    from chalicelib import auth
+    from chalicelib.apikeys import keys as auth
 
     key, _ = auth.create_key(name)
     return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}

@@ -44,9 +44,9 @@ def opens(api, survey_id) -> list[dict]:
 
 def stored_survey(survey_id):
     """The survey item as stored (with fields the API does not show, e.g. response_version)."""
-    from chalicelib.storage import get_store
+    from chalicelib.surveys import SurveyRepository
 
-    return get_store().get_survey(survey_id)
+    return SurveyRepository().get(survey_id)
 
 
 # --- what the customer received --------------------------------------------------------------
@@ -111,7 +111,7 @@ def confirm(api, path, page=None, user_agent=BROWSER, open_id: Optional[str] = N
     The app's clock moves on by `after_seconds` first (and stays frozen there), as the page
     waits before it confirms; the `stack` fixture lets the clock run again afterwards.
     """
-    from chalicelib import clock
+    from chalicelib.platform import clock
 
     clock.set_now(clock.now() + timedelta(seconds=after_seconds))
     body = {"open_id": open_id or open_id_in(page.body.decode())} if (page or open_id) else {}
@@ -142,7 +142,7 @@ def choose_path(path: str) -> str:
 
 def stored_items(stack) -> list[dict]:
     """Every item of the table except API keys (which the fixtures create)."""
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     items, kwargs = [], {"TableName": stack.table, "ConsistentRead": True}
     while True:
@@ -174,11 +174,11 @@ def deliver(job) -> None:
     from chalice.test import Client
 
     from app import app
-    from chalicelib.models import JobEnvelope
+    from chalicelib.platform import jobs
     from tests.conftest import ROOT
 
     with Client(app, stage_name="test", project_dir=str(ROOT)) as client:
-        event = client.events.generate_sqs_event(message_bodies=[JobEnvelope(job=job).model_dump_json()],
+        event = client.events.generate_sqs_event(message_bodies=[jobs.body_of(job)],
                                                  queue_name="closeloop-jobs")
         client.lambda_.invoke("handle_job", event)
 
@@ -187,7 +187,8 @@ def take_jobs(stack) -> list:
     """Remove every queued job from the queue without running it (to deliver them by hand)."""
     import boto3
 
-    from chalicelib import jobs
+    from chalicelib.api.events import JOB_HANDLERS
+    from chalicelib.platform import jobs
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     taken = []
@@ -197,7 +198,7 @@ def take_jobs(stack) -> list:
         if not messages:
             return taken
         for message in messages:
-            taken.append(jobs.parse(message["Body"]))
+            taken.append(jobs.parse(message["Body"], JOB_HANDLERS))
             sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 

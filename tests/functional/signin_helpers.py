@@ -11,9 +11,9 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def add_lead(email: str = "sam@example.com", name: str = "Sam", owner: str = "sam"):
-    from chalicelib import leads
+    from chalicelib.leads import allowed_list as leads
 
-    return leads.add(email, name=name, owner=owner)
+    return leads.add_lead(email, name=name, owner=owner)
 
 
 def post_form(api, path: str, fields: Optional[dict] = None, cookie: Optional[str] = None,
@@ -58,10 +58,10 @@ def sign_in(api, stack, email: str = "sam@example.com") -> str:
 
 def csrf_of(cookie: str) -> str:
     """The session's CSRF token, as the dashboard's forms carry it."""
-    from chalicelib import sessions
-    from chalicelib.storage import get_store
+    from chalicelib.leads import sessions
+    from tests.repos import Repositories
 
-    return get_store().get_session(sessions.hash_value(cookie)).csrf_token
+    return Repositories().leads.get_session(sessions.hash_value(cookie)).csrf_token
 
 
 def is_signed_in(api, cookie: str) -> bool:

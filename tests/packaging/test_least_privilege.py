@@ -126,14 +126,13 @@ def drive_survey_loop(request) -> None:
     """One pass through every function, configured as a deployed stage is."""
     import boto3
 
-    from chalicelib import clock, secrets
-    from chalicelib.followups import followup_id_for
-    from chalicelib.storage import get_store
+    from chalicelib.followups.lifecycle import followup_id_for
+    from chalicelib.platform import clock, secrets
     from tests.functional.helpers import (
-        PHONE, choose_path, confirm, open_id_in, open_page, send_email_survey, send_sms_survey,
-        submit_form,
+        PHONE, choose_path, confirm, open_id_in, open_page, send_email_survey, send_sms_survey, submit_form,
     )
     from tests.functional.signin_helpers import add_lead, request_link
+    from tests.repos import Repositories
 
     api, stack, webhook = (request.getfixturevalue(name) for name in ("api", "stack", "webhook"))
     monkeypatch = request.getfixturevalue("monkeypatch")
@@ -181,7 +180,7 @@ def drive_survey_loop(request) -> None:
         answer = getattr(api.http, method)(path, headers=api.headers, body=json.dumps(body))
         assert answer.status_code == 200, answer.body
     stack.run_jobs()
-    assert get_store().get_followup(followup_id).resurvey_id is not None
+    assert Repositories().followups.get(followup_id).resurvey_id is not None
 
     # SES reports a bounce.
     bounce = (ROOT / "tests" / "fixtures" / "ses" / "bounce-permanent.json").read_text()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.storage import TABLE_DEFINITION, TTL_ATTRIBUTE
+from chalicelib.storage.schema import TABLE_DEFINITION
+from chalicelib.storage.table import TTL_ATTRIBUTE
 from ops import alarms, bootstrap, cfn_template
 from ops.stack import names
 from tests.conftest import ROOT

@@ -31,9 +31,9 @@ def test_the_zip_holds_the_app_every_template_and_no_sdk(package):
         names = set(archive.namelist())
     templates = {str(p.relative_to(ROOT)) for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names, sorted(templates - names)
-    catalogs = {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "catalogs").glob("*.json")}
+    catalogs = {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "platform" / "catalogs").glob("*.json")}
     assert catalogs and catalogs <= names, sorted(catalogs - names)
-    assert {"app.py", "chalicelib/surveys.py", "chalicelib/delivery/email.py"} <= names
+    assert {"app.py", "chalicelib/surveys/intake.py", "chalicelib/delivery/email.py"} <= names
     assert "chalicelib/VERSION" in names  # GET /health reports it
     # boto3 comes with the Lambda runtime and chalice is a deploy tool: neither belongs in the zip.
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "chalice/cli/", "moto/"))]
@@ -52,7 +52,8 @@ def test_the_packaged_app_renders_its_pages_in_any_language_from_anywhere(packag
     shutil.rmtree(unpacked / "pydantic_core")
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
-    script = ("import app; from chalicelib.rendering import render; from chalicelib.i18n import translator; "
+    script = ("import app; from chalicelib.platform.rendering import render; "
+              "from chalicelib.platform.i18n import translator; "
               "print(render('pages/not_found.html', nonce='n', company='Acme', _=translator('fr'), lang='fr'))")
     result = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(unpacked), "AWS_DEFAULT_REGION": "us-east-1"})
@@ -100,7 +101,7 @@ def test_each_deployed_stage_has_a_least_privilege_policy(stage):
     resources = [r for s in dynamodb for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
     assert resources and all(r.endswith((f"table/{table}", f"table/{table}/index/*")) for r in resources)
     # Every DynamoDB call the code makes is granted to some function (a missing one fails only on AWS).
-    used = set(re.findall(r"self\.db\.([a-z_]+)\(", (ROOT / "chalicelib" / "storage.py").read_text()))
+    used = set(re.findall(r"self\.db\.([a-z_]+)\(", (ROOT / "chalicelib" / "storage" / "table.py").read_text()))
     granted = {a.split(":")[1] for s in dynamodb for a in s["Action"]}
     needed = {"".join(w.capitalize() for w in call.split("_")) for call in used} - {"TransactWriteItems"}
     assert needed <= granted, sorted(needed - granted)

@@ -1,0 +1,97 @@
+"""The leads' sign-in pages: /signin, /signin/{token}, /signout (public; the link's token protects it).
+
+A lead asks for a link (the same answer for everyone), opens it (a button, so a mail scanner's
+fetch spends nothing) and presses it (the link is spent once, the session starts: leads/signin.py).
+The pages are English only: leads are staff, not customers.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from chalice import Response
+
+from chalicelib.api.sessions import LeadRoutes, clear_cookie, current, end, refused, safe_next, same_origin, set_cookie
+from chalicelib.leads import DASHBOARD, LINK_MINUTES, SPENT, SignInForm, link_lead, send_link, spend_link, start_session
+from chalicelib.platform import edge, i18n
+from chalicelib.platform.errors import Problem
+from chalicelib.platform.rendering import page
+
+log = logging.getLogger(__name__)
+
+PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
+
+
+def _unreadable(problem: Problem) -> Response:
+    """A sign-in form that does not validate: the form again, naming the field (400)."""
+    field = problem.fields[0] if problem.fields else {"field": "body", "message": problem.message}
+    return _form(signin.current_request, DASHBOARD, 400, error=f"{field['field']}: {field['message']}")
+
+
+signin = LeadRoutes(__name__, answer=_unreadable)
+
+
+@signin.route("/signin", methods=["GET"])
+def signin_form():
+    """The form (already signed in: straight to the dashboard)."""
+    request = signin.current_request
+    next_path = safe_next((request.query_params or {}).get("next"))
+    if current(request) is not None:
+        return edge.see_other(request, next_path)
+    signed_out = (request.query_params or {}).get("signed_out") is not None
+    return _form(request, next_path, 200, notice="You are signed out." if signed_out else None)
+
+
+@signin.route("/signin", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def signin_request_link():
+    """Email a one-time link to a lead on the allowed list; everyone gets the same answer."""
+    request = signin.current_request
+    if not same_origin(request):
+        return refused(403, "This form came from another site", "Open the sign-in page and try again.")
+    form = edge.form_body(request, SignInForm)
+    send_link(form.email, edge.base_url(request), safe_next(form.next))
+    return edge.html(page("signin_sent.html", i18n.ENGLISH, 200, email=form.email, minutes=LINK_MINUTES))
+
+
+@signin.route("/signin/{token}", methods=["GET"])
+def signin_link(token):
+    """The link from the email: "Sign in as <email>" and a button. A visit (or a mail scanner) spends nothing."""
+    request = signin.current_request
+    email = link_lead(token)
+    if email is None:
+        return _form(request, DASHBOARD, 410, error=SPENT)
+    next_path = safe_next((request.query_params or {}).get("next"))
+    return edge.html(page("signin_confirm.html", i18n.ENGLISH, 200, email=email, next=next_path))
+
+
+@signin.route("/signin/{token}", methods=["POST"], content_types=PAGE_FORM_TYPES)
+def signin_use_link(token):
+    """Spend the link (once), set the session cookie, go to the dashboard."""
+    request = signin.current_request
+    if not same_origin(request):
+        return refused(403, "This form came from another site", "Open the link from your email again.")
+    lead = spend_link(token)
+    if lead is None:
+        return _form(request, DASHBOARD, 410, error=SPENT)
+    try:
+        fields = edge.form_fields(request)
+    except Problem:
+        fields = {}  # the link alone signs in; a `next` we cannot read lands on the dashboard
+    end(request)  # a session this browser had before is not left behind, still valid
+    value, session = start_session(lead)
+    log.info("a lead signed in to the dashboard")
+    response = edge.see_other(request, safe_next(fields.get("next") or (request.query_params or {}).get("next")))
+    response.headers["Set-Cookie"] = set_cookie(value, session.expires_at)
+    return response
+
+
+@signin.form("/signout", content_types=PAGE_FORM_TYPES)
+def signout(request, session, form: dict):
+    """End the session (a signed-in form, so CSRF-checked), forget the cookie."""
+    end(request)
+    return edge.see_other(request, "/signin?signed_out=1", **{"Set-Cookie": clear_cookie()})
+
+
+def _form(request, next_path: str, status: int, error: Optional[str] = None, notice: Optional[str] = None) -> Response:
+    return edge.html(page("signin.html", i18n.ENGLISH, status, action=f"{edge.base_url(request)}/signin",
+                          next=next_path, error=error, notice=notice))

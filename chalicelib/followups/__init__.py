@@ -1,0 +1,21 @@
+"""Follow-ups: what happens after a detractor responds. The follow-up decision and its alert
+(detractors), the lifecycle a lead moves it through (lifecycle), who owns it and by when (routing),
+the alerts to the topic and webhook (alerts), the escalation of overdue ones (escalation), the
+re-survey after resolution and the recovery stats (recovery), and the aggregate's storage (repository).
+
+Other rooms use the names below, nothing else.
+"""
+from chalicelib.platform.exports import exports
+
+__getattr__, __all__ = exports(__name__, {
+    "jobs": ("HandleResponse", "SendResurvey"),
+    "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpEvent", "FollowUpPatch", "FollowUpQuery",
+              "FollowUpStatus"),
+    "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
+                  "has_open_followup", "is_followup_id"),
+    "repository": ("FollowUpRepository", "RETENTION_CLOCKS", "followup_key"),
+    "views": ("detail_view", "list_view"),
+    "detractors": ("handle_response",),
+    "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
+    "escalation": ("escalate_overdue",),
+})

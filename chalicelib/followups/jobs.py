@@ -1,0 +1,21 @@
+"""The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class HandleResponse(BaseModel):
+    """A response was counted or changed: decide, after the comment wait, whether to alert."""
+    kind: Literal["handle_response"] = "handle_response"
+    survey_id: str
+    expected_version: int = Field(ge=1)
+    attempt: int = 0
+
+
+class SendResurvey(BaseModel):
+    """A follow-up was resolved: once the re-survey delay has passed, re-survey its customer."""
+    kind: Literal["send_resurvey"] = "send_resurvey"
+    followup_id: str
+    attempt: int = 0

@@ -1,0 +1,143 @@
+"""A recovery follow-up: as stored, its history, and as the follow-ups API takes and shows it."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Optional
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.platform.fields import AwareDatetime, Cursor, Identifier, Name, Note, Strict, UtcTime
+from chalicelib.surveys import Agent, SurveyKind, SurveyStatus
+
+
+class FollowUpStatus(str, Enum):
+    OPEN = "open"              # waiting for an owner
+    CLAIMED = "claimed"        # someone owns it
+    CONTACTED = "contacted"    # the owner reached the customer
+    RESOLVED = "resolved"
+    UNREACHABLE = "unreachable"
+
+
+CLOSED_STATUSES = (FollowUpStatus.RESOLVED, FollowUpStatus.UNREACHABLE)
+
+
+class FollowUpEvent(BaseModel):
+    """One change of a follow-up: who did what, when, with an optional note."""
+    at: UtcTime
+    by: str
+    action: str                     # opened, assigned, claimed, status, reassigned, reopened, note, due, ...
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[str] = None
+    note: Optional[str] = None
+
+
+class FollowUp(BaseModel):
+    followup_id: str
+    survey_id: str
+    interaction_id: str
+    status: FollowUpStatus = FollowUpStatus.OPEN
+    kind: SurveyKind
+    score: int
+    comment: Optional[str] = None
+    customer_id: str
+    customer_name: Optional[str] = None
+    agent: Optional[Agent] = None
+    team: Optional[str] = None
+    owner: Optional[str] = None
+    opened_at: UtcTime
+    due_at: UtcTime
+    first_contact_at: Optional[UtcTime] = None
+    closed_at: Optional[UtcTime] = None
+    escalated_at: Optional[UtcTime] = None
+    alert_error: Optional[str] = None
+    # The re-survey after resolution and what it showed.
+    resurvey_id: Optional[str] = None
+    resurvey_score: Optional[int] = None
+    recovered: Optional[bool] = None
+    resurvey_resolved: Optional[bool] = None   # the customer's "Was your issue resolved?" answer
+    # Where the app was reached when the survey was made: the base of the follow-up's link in alerts.
+    base_url: Optional[str] = None
+    # Optimistic concurrency: every change is a conditional write on the version it read.
+    version: int = 0
+    history: list[FollowUpEvent] = Field(default_factory=list)
+
+    def is_overdue(self, at: datetime) -> bool:
+        return self.status not in CLOSED_STATUSES and at >= self.due_at
+
+
+# --- HTTP: the follow-ups API ----------------------------------------------------------------
+
+class FollowUpPatch(Strict):
+    """PATCH /v1/followups/{id}: any of a new status, owner, note or deadline."""
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[Identifier] = None
+    note: Optional[Note] = None
+    due_at: Optional[AwareDatetime] = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "FollowUpPatch":
+        if self.status is None and self.owner is None and self.note is None and self.due_at is None:
+            raise PydanticCustomError("empty_change", "give at least one of status, owner, note, due_at",
+                                      {"field": "body"})
+        return self
+
+
+class ClaimIn(Strict):
+    """POST /v1/followups/{id}/claim: the owner defaults to the caller."""
+    owner: Optional[Identifier] = None
+    note: Optional[Note] = None
+
+
+class FollowUpQuery(Strict):
+    """GET /v1/followups query string."""
+    status: Optional[FollowUpStatus] = None
+    owner: Optional[Identifier] = None
+    team: Optional[Name] = None
+    overdue: Optional[bool] = None
+    limit: int = Field(50, ge=1, le=200)
+    cursor: Optional[Cursor] = None
+
+
+class FollowUpView(BaseModel):
+    """A follow-up as GET /v1/followups lists it (and every follow-up route answers)."""
+    followup_id: str
+    survey_id: str
+    interaction_id: str
+    status: FollowUpStatus
+    owner: Optional[str] = None
+    team: Optional[str] = None
+    agent: Optional[Agent] = None
+    customer_id: str
+    customer_name: Optional[str] = None
+    kind: SurveyKind
+    score: int
+    comment: Optional[str] = None
+    opened_at: UtcTime
+    due_at: UtcTime
+    overdue: bool
+    first_contact_at: Optional[UtcTime] = None
+    closed_at: Optional[UtcTime] = None
+    escalated_at: Optional[UtcTime] = None
+    alert_error: Optional[str] = None
+    resurvey_id: Optional[str] = None
+    resurvey_score: Optional[int] = None
+    resurvey_resolved: Optional[bool] = None
+    recovered: Optional[bool] = None
+    version: int
+
+
+class SurveyResponseView(BaseModel):
+    """The response a follow-up is about, as its survey holds it now."""
+    survey_id: str
+    status: SurveyStatus
+    score: Optional[int] = None
+    comment: Optional[str] = None
+    responded_at: Optional[UtcTime] = None
+
+
+class FollowUpDetail(FollowUpView):
+    """GET /v1/followups/{id}: the follow-up, its history (oldest first) and its survey's response."""
+    history: list[FollowUpEvent]
+    survey: Optional[SurveyResponseView] = None

@@ -1,0 +1,15 @@
+"""Insight for support leads: report counters written with every send, open and response
+(counters), NPS and CSAT with their intervals (reports), the responses listing and CSV export
+(responses), the dashboard's figures and cards (dashboard) and charts (charts).
+
+Other rooms use the names below, nothing else.
+"""
+from chalicelib.platform.exports import exports
+
+__getattr__, __all__ = exports(__name__, {
+    "counters": ("opened_changes", "opens_now", "response_changes", "sent_changes"),
+    "queries": ("BoardQuery", "CommentQuery", "DashboardRange", "FollowUpAction", "ReportQuery",
+                "ResponseExportQuery", "ResponseQuery"),
+    "reports": ("LOW_SAMPLE", "summary"),
+    "responses": ("export_page", "list_view", "next_link"),
+}, modules=("charts", "dashboard"))

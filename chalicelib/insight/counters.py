@@ -1,0 +1,142 @@
+"""Report counters, kept at write time: which counter items a send or a response moves, and by how
+much; and reading them back for a report. The one place report counters are written from.
+
+Every counted send adds 1 to `sent`, every counted response 1 to `responses` and 1 to its score's
+attribute (`s0`..`s10`); a changed score moves 1 from the old score's attribute to the new one; a
+withdrawn response takes both back. The survey's repository puts these increments into the same
+transaction as the write they count, so a count changes exactly when the survey does
+(surveys/repository.py: add_open, record_response, withdraw_response, mark_sent).
+
+`opened` counts each survey once, the first time a person opened its link: a page view not judged
+automated at first look (surveys/scanners.py: HEAD, robot user agents and the honeypot link are
+judged automated), or else its first counted response (an SMS reply, a form posted without a page
+view we know), so opened >= responses in every group. The write that counts it also sets the
+survey's `opened_at`, on condition that it has none, so of two page views at once one counts. A
+response later withdrawn as a scanner sweep leaves `opened` as it was: the view looked like a
+person when it came.
+
+Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
+- kind: csat or nps (the scales differ, so nothing mixes them; the kind's "all" counters are its total)
+- dimension: all (group "all"), agent (the agent id), team, channel
+- day: the survey's send date in the stage's `reporting_timezone` (a response counts on the day its
+  survey was sent, so a day's response rate compares like with like)
+- shard: hash(survey_id) % SHARDS. Every response writes one item of every dimension, so each
+  dimension's items would take the whole write rate on one key; SHARDS keys share it
+  (docs/design.md). A report reads one Query per shard over its day range.
+
+Re-surveys (the survey after a resolved follow-up) count nothing: they measure the recovery
+(GET /v1/followups/stats), not the agent's service, and would count one customer twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Any, Iterator, Optional
+from zoneinfo import ZoneInfo
+
+from chalicelib.platform.settings import get_settings
+from chalicelib.storage.repository import Repository
+from chalicelib.storage.table import Increment
+from chalicelib.surveys import OpenVerdict, Survey, SurveyOpen
+
+SHARDS = 32
+DIMENSIONS = ("all", "agent", "team", "channel")
+NO_GROUP = "(none)"  # the group of a survey without an agent or a team
+
+
+def counter_pk(kind: str, dimension: str, shard: int) -> str:
+    return f"AGG#{kind}#{dimension}#{shard}"
+
+
+def counter_sk(day: date, group: str) -> str:
+    return f"{day.isoformat()}#{group}"
+
+
+def score_attribute(score: int) -> str:
+    return f"s{score}"
+
+
+def shard_of(survey_id: str) -> int:
+    """A stable shard for a survey: all of its changes land on the same items (a score change
+    moves a count within one item)."""
+    return int.from_bytes(hashlib.sha256(survey_id.encode()).digest()[:4], "big") % SHARDS
+
+
+def report_day(at: datetime, timezone: str) -> date:
+    return at.astimezone(ZoneInfo(timezone)).date()
+
+
+def groups_of(survey: Survey) -> dict[str, str]:
+    """The survey's group in every dimension."""
+    return {"all": "all", "agent": survey.agent.id if survey.agent else NO_GROUP,
+            "team": survey.team or NO_GROUP, "channel": survey.channel.value}
+
+
+def counts(survey: Survey) -> bool:
+    """Whether a survey counts in reports at all: re-surveys do not."""
+    return survey.followup_id is None
+
+
+def opens_now(survey: Survey, survey_open: Optional[SurveyOpen] = None) -> bool:
+    """Whether this page view (or, without one, a counted response) counts the survey as opened:
+    the survey counts in reports, has no open counted yet, and the view was not judged automated."""
+    if survey_open is not None and survey_open.verdict is OpenVerdict.AUTOMATED:
+        return False
+    return counts(survey) and survey.opened_at is None
+
+
+def _day_at(survey: Survey) -> datetime:
+    """The moment whose day a survey's counts fall on: its send time; a survey recorded without one
+    (never through delivery) uses its planned send time."""
+    return survey.sent_at or survey.send_at
+
+
+def _changes(survey: Survey, day_at: datetime, timezone: Optional[str], deltas: dict[str, int]) -> list[Increment]:
+    deltas = {name: n for name, n in deltas.items() if n}
+    if not deltas or not counts(survey):
+        return []
+    day, shard = report_day(day_at, timezone or get_settings().reporting_timezone), shard_of(survey.survey_id)
+    return [Increment(counter_pk(survey.kind.value, dimension, shard), counter_sk(day, group), deltas)
+            for dimension, group in groups_of(survey).items()]
+
+
+def sent_changes(survey: Survey, sent_at: datetime, timezone: Optional[str] = None) -> list[Increment]:
+    """The survey was sent at `sent_at`. `timezone`: the reporting time zone, the stage's by default."""
+    return _changes(survey, sent_at, timezone, {"sent": 1})
+
+
+def opened_changes(survey: Survey, timezone: Optional[str] = None) -> list[Increment]:
+    """A person opened the survey for the first time (see `opens_now`)."""
+    return _changes(survey, _day_at(survey), timezone, {"opened": 1})
+
+
+def response_changes(survey: Survey, old_score: Optional[int], new_score: Optional[int],
+                     timezone: Optional[str] = None, first_open: bool = False) -> list[Increment]:
+    """The survey's counted score goes from `old_score` to `new_score` (None: no response); with
+    `first_open`, the response is also the survey's first counted open (same items, one more delta)."""
+    deltas: dict[str, int] = {"opened": 1} if first_open else {}
+    if old_score is not None:
+        deltas[score_attribute(old_score)] = -1
+    if new_score is not None:
+        deltas[score_attribute(new_score)] = deltas.get(score_attribute(new_score), 0) + 1
+    deltas["responses"] = (new_score is not None) - (old_score is not None)
+    return _changes(survey, _day_at(survey), timezone, deltas)
+
+
+class ReportCounters(Repository):
+    """Reading the counter items back (their writes join the survey's transactions, above)."""
+
+    def read(self, kind: str, dimension: str, first_day: date, last_day: date) -> Iterator[tuple[date, str, dict]]:
+        """(day, group, counts) of every counter item of a dimension in [first_day, last_day], one
+        per shard that has one: a Query per shard (SHARDS), paged past 1 MB."""
+        for shard in range(SHARDS):
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+                # U+10FFFF sorts (as UTF-8) after every character a group name can hold.
+                "ExpressionAttributeValues": {":pk": counter_pk(kind, dimension, shard),
+                                              ":first": f"{first_day.isoformat()}#",
+                                              ":last": f"{last_day.isoformat()}#\U0010ffff"},
+            }
+            for item in self.table.query(**kwargs):
+                day, _, group = item["sk"].partition("#")
+                yield date.fromisoformat(day), group, {k: v for k, v in item.items() if k not in ("pk", "sk")}

@@ -1,0 +1,11 @@
+"""Integrations: the helpdesks that tell closeloop an interaction ended. Signed Zendesk, Intercom
+and Freshdesk webhooks (webhooks: verify, refuse replays, survey or cancel), one adapter module per
+product on a shared base (base).
+
+Other rooms use the names below, nothing else.
+"""
+from chalicelib.platform.exports import exports
+
+__getattr__, __all__ = exports(__name__, {
+    "webhooks": ("ADAPTERS", "receive"),
+})

@@ -1,0 +1,13 @@
+"""Leads: the support leads who use the dashboard. Who may sign in (allowed_list), the one-time
+sign-in links sent by email (signin), their sessions (sessions), and their items (repository).
+
+Other rooms use the names below, nothing else.
+"""
+from chalicelib.platform.exports import exports
+
+__getattr__, __all__ = exports(__name__, {
+    "model": ("Lead", "SignInForm"),
+    "allowed_list": ("add_lead", "get_lead", "list_leads", "remove_lead"),
+    "sessions": ("LeadSession", "SESSION_VALUE", "current_session", "end_session", "start_session"),
+    "signin": ("DASHBOARD", "LINK_MINUTES", "SPENT", "link_lead", "send_link", "spend_link"),
+})

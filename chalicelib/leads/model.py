@@ -1,0 +1,42 @@
+"""Support leads who sign in to the dashboard: the allowed list's entries, sign-in links and sessions."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from chalicelib.platform.fields import Email, Identifier, Name, UtcTime
+
+
+class Lead(BaseModel):
+    """A support lead on the allowed list of the dashboard's sign-in (managed by `python -m ops leads`)."""
+    email: Email
+    name: Name
+    # Who follow-ups are assigned to (routing's name, e.g. "sam"): the same names the API takes.
+    owner: Identifier
+    added_at: UtcTime
+
+
+class SignInLink(BaseModel):
+    """A one-time sign-in link as stored (keyed by the SHA-256 of its token, never the token)."""
+    email: str
+    created_at: UtcTime
+    expires_at: UtcTime
+    used_at: Optional[UtcTime] = None
+
+
+class SessionRecord(BaseModel):
+    """A lead's dashboard session as stored (keyed by the SHA-256 of the cookie's value)."""
+    email: str
+    csrf_token: str
+    created_at: UtcTime
+    expires_at: UtcTime
+    # The lead's `added_at` when the session began: a lead removed and added again starts afresh.
+    lead_added_at: UtcTime
+
+
+class SignInForm(BaseModel):
+    """POST /signin: the lead's address, and the dashboard page to land on (checked by api/sessions.py)."""
+    model_config = ConfigDict(extra="ignore")  # a browser's form: ignore what we did not ask for
+    email: Email
+    next: Optional[Annotated[str, StringConstraints(max_length=512)]] = None

@@ -1,0 +1,177 @@
+"""The HTTP edge: read request input with pydantic, and answer problems and pages.
+
+The only module below the blueprints (chalicelib/api/) that knows chalice. Every route is
+declared on a `Routes` blueprint, which turns a Problem raised anywhere below into its answer
+in one place (`json_error` for the API, the survey pages' own pages for them), so no route
+maps errors itself. Nothing here touches storage: a request that fails here has written nothing.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from typing import Any, Callable, Optional, TypeVar
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel
+
+from chalicelib.platform import i18n
+from chalicelib.platform.errors import InvalidInput, Problem
+from chalicelib.platform.rendering import Page, render
+from chalicelib.platform.settings import get_settings
+from chalicelib.platform.validation import validate
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+def json_error(problem: Problem) -> Response:
+    """The one JSON answer of every problem: `{"error", "message", "fields"?, ...}` with its status."""
+    return Response(status_code=problem.status, body=problem.body(), headers={"Content-Type": "application/json"})
+
+
+class Routes(Blueprint):
+    """A blueprint whose routes answer every Problem the way their area does: `answer` (JSON by
+    default), or a route's own `answer=` (a JSON route among pages)."""
+
+    def __init__(self, import_name: str, answer: Callable[[Problem], Response] = json_error):
+        super().__init__(import_name)
+        self._answer = answer
+
+    def route(self, path: str, answer: Optional[Callable[[Problem], Response]] = None, **kwargs: Any):
+        register = super().route(path, **kwargs)
+        answer = answer or self._answer
+
+        def decorate(view):
+            @functools.wraps(view)
+            def answering(*args, **kw):
+                try:
+                    return view(*args, **kw)
+                except Problem as problem:
+                    return answer(problem)
+            return register(answering)
+        return decorate
+
+
+def see_other(request, path: str, **headers: str) -> Response:
+    """303 to `path` of this app (under its base URL), never cached; `headers` e.g. a Set-Cookie."""
+    return Response(status_code=303, body="", headers={"Location": base_url(request) + path,
+                                                       "Cache-Control": "no-store", **headers})
+
+
+def html(page: Page) -> Response:
+    """Any HTML page of the app (survey pages, sign-in, dashboard) under the strict headers, with a
+    fresh nonce for its inline style and script."""
+    nonce = secrets.token_urlsafe(16)
+    body = render(page.template, nonce=nonce, company=get_settings().company_name, **page.context)
+    return Response(status_code=page.status, body=body, headers=_page_headers(nonce, page.language))
+
+
+def empty_html() -> Response:
+    """200 with no body under the pages' headers (a HEAD, the honeypot link)."""
+    return Response(status_code=200, body="", headers=_page_headers(secrets.token_urlsafe(8)))
+
+
+def _page_headers(nonce: str, language: str = i18n.SOURCE_LANGUAGE) -> dict:
+    """Pages carry a strict Content-Security-Policy (no third-party anything, one inline script by
+    nonce), never leak a token in a Referer, and are never cached or indexed."""
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Language": language,
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; connect-src 'self'; "
+            "form-action 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"),
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex, nofollow",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+# --- reading requests ----------------------------------------------------------------------------
+
+def json_body(request, model: type[M]) -> M:
+    return validate(model, _parse_json(request))
+
+
+def json_object(request) -> dict:
+    """An optional JSON object body: empty means {}."""
+    data = _parse_json(request) if request.raw_body else {}
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", [{"field": "body", "message": "must be a JSON object"}])
+    return data
+
+
+def form_body(request, model: type[M]) -> M:
+    """A form post (url-encoded, multipart) or JSON, whichever the browser sent."""
+    content_type = (request.headers.get("content-type") or "").lower()
+    if content_type.startswith("application/json"):
+        return json_body(request, model)
+    return validate(model, form_fields(request))
+
+
+def form_fields(request) -> dict[str, str]:
+    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last value."""
+    content_type = (request.headers.get("content-type") or "").lower()
+    raw = _raw(request)
+    if content_type.startswith("multipart/form-data"):
+        return _multipart(raw, content_type)
+    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def query(request, model: type[M]) -> M:
+    """The query string, validated by `model` (a parameter given twice counts with its last value)."""
+    params = request.query_params or {}
+    return validate(model, {name: params.get(name) for name in params})
+
+
+def principal(request) -> str:
+    """Who is calling: the name of the API key the authorizer accepted."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    return authorizer.get("principalId") or "api"
+
+
+def base_url(request) -> str:
+    """Where this request reached the app, to build survey links when no public_url is set."""
+    headers = request.headers
+    host = headers.get("host", "127.0.0.1:8000")
+    scheme = headers.get("x-forwarded-proto", "https" if host.endswith("amazonaws.com") else "http")
+    stage = (request.context or {}).get("stage", "")
+    # API Gateway's own host name carries the stage in the path; a custom domain or chalice local does not.
+    prefix = f"/{stage}" if stage and host.endswith("amazonaws.com") else ""
+    return f"{scheme}://{host}{prefix}"
+
+
+def _parse_json(request) -> Any:
+    try:
+        return json.loads(_raw(request))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"the body is not valid JSON: {error}",
+                           [{"field": "body", "message": "must be valid JSON", "type": "invalid_json"}],
+                           error="invalid_json") from None
+
+
+def _raw(request) -> bytes:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidInput(f"the body is larger than {MAX_BODY_BYTES} bytes",
+                           [{"field": "body", "message": f"must be at most {MAX_BODY_BYTES} bytes",
+                             "type": "body_too_large"}], error="body_too_large")
+    return raw
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = part.get_content() if part.get_content_maintype() == "text" else ""
+    return fields
