@@ -28,7 +28,7 @@ def _arguments() -> argparse.Namespace:
                         help="run one section (default: all four)")
     parser.add_argument("--cost-runs", type=int, default=3, help="cost: measured runs of each outcome (mean)")
     parser.add_argument("--surveys-per-month", type=int, default=10_000,
-                        help="cost: monthly volume the every-minute escalation schedule is shared over")
+                        help="cost: monthly volume the every-minute schedule (escalation, timers) is shared over")
     parser.add_argument("--detractor-share", type=float, default=0.20,
                         help="cost: share of the answered surveys that are detractors (an assumption)")
     parser.add_argument("--comment-share", type=float, default=0.20,
@@ -124,25 +124,35 @@ def _responses(args: argparse.Namespace, dynamodb) -> dict:
             tempfile.TemporaryDirectory(prefix="bench-bytecode-") as cache_folder:
         minimal_dir = coldstart.write_minimal_app(Path(app_folder))
         caches = coldstart.prepare_caches(Path(cache_folder), token, dynamodb.endpoint, minimal_dir)
-        variants = {"bytecode cached": caches.everything, "zip without .pyc": caches.runtime_only,
-                    "no bytecode at all": None}
+        _progress("building the prod zip as `make package` does, unpacked read-only")
+        packaged = coldstart.packaged_apps(Path(cache_folder) / "package")
+        # label -> (bytecode, closeloop's folder, the minimal app's folder)
+        variants = {"packaged zip, read-only": (coldstart.PACKAGED, packaged.closeloop, packaged.minimal),
+                    "bytecode cached": (caches.everything, ROOT, minimal_dir),
+                    "zip without .pyc": (caches.runtime_only, ROOT, minimal_dir),
+                    "no bytecode at all": (None, ROOT, minimal_dir)}
         cold, imports = {}, {}
-        for label, pycache in variants.items():
-            _progress(f"cold start, {label}: {args.runs} runs x 2 apps")
-            cold[label] = coldstart.measure(token, dynamodb.endpoint, minimal_dir, args.runs, pycache)
-        if args.importtime_runs:
-            _progress(f"-X importtime: {args.importtime_runs} runs x 2 apps x {len(variants)} variants")
-            for label in variants:
-                for name, app_dir in (("closeloop", ROOT), ("minimal", minimal_dir)):
-                    imports[(label, name)] = coldstart.import_breakdown(
-                        app_dir, token, dynamodb.endpoint, variants[label], args.importtime_runs)
+        try:
+            for label, (pycache, closeloop_dir, minimal_app) in variants.items():
+                _progress(f"cold start, {label}: {args.runs} runs x 2 apps")
+                cold[label] = coldstart.measure(token, dynamodb.endpoint, minimal_app, args.runs, pycache,
+                                                closeloop_dir)
+            if args.importtime_runs:
+                _progress(f"-X importtime: {args.importtime_runs} runs x 2 apps x {len(variants)} variants")
+                for label, (pycache, closeloop_dir, minimal_app) in variants.items():
+                    for name, app_dir in (("closeloop", closeloop_dir), ("minimal", minimal_app)):
+                        imports[(label, name)] = coldstart.import_breakdown(
+                            app_dir, token, dynamodb.endpoint, pycache, args.importtime_runs)
+        finally:
+            coldstart.read_only(packaged.closeloop, writable=True)
+            coldstart.read_only(packaged.minimal, writable=True)
 
     _progress(f"counting DynamoDB requests over {args.count_surveys} surveys")
     phases = calls.measure(app, store, client, args.count_surveys)
     _progress(f"throughput: {args.surveys} confirms, then {args.surveys} bare PutItems")
     closeloop_rate, bare_rate = throughput.measure(app, client, prepared, opened_at, args.warmup)
     return dict(runs=args.runs, cold=cold, imports=imports, phases=phases, closeloop_rate=closeloop_rate,
-                bare_rate=bare_rate, warmup=args.warmup)
+                bare_rate=bare_rate, warmup=args.warmup, packaged=packaged)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """Cold start: a fresh Python process imports an app and serves its first request, then exits.
 
+The packaged variant is what Lambda runs: the prod stage's zip as `make package` builds it
+(ops/bytecode.py compiles it), unpacked into a read-only folder, with the stage's settings in the
+environment; the minimal app gets the same zip's dependencies, compiled the same way.
+
 Measured from spawn to exit with the wall clock, as Lambda's init + first invoke would see it
 (minus the runtime's own bootstrap). Two apps, run alternately so drift hits both alike:
 - closeloop: /work/main/app.py serving GET /s/{token}/{score} of a real survey (a GetItem,
@@ -10,6 +14,7 @@ Measured from spawn to exit with the wall clock, as Lambda's init + first invoke
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -17,11 +22,12 @@ import sys
 import sysconfig
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from bench.env import ROOT, child_env
+from bench.env import ROOT, child_env, stage_settings
 from bench.events import one_click_get
 
 # The child: import the app from `app_dir`, invoke its handler once with the event, check the status,
@@ -108,16 +114,24 @@ ZIP_PACKAGES = frozenset({"chalice", "jinja2", "markupsafe", "pydantic", "pydant
                           "annotated_types", "typing_inspection"})
 
 
+# The packaged variant reads the bytecode next to each module (its __pycache__ folders), as Lambda does.
+PACKAGED = Path("packaged")
+
+
 def run_once(app_dir: Path, event: dict, endpoint: str, pycache: Optional[Path] = None, write: bool = False,
              extra_args: tuple = ()) -> tuple[Run, str]:
     """One fresh process; returns its timings and its stderr.
 
     Bytecode is read from (and, with `write`, written to) the PYTHONPYCACHEPREFIX tree `pycache`;
-    None gives each run a fresh empty one, so every module is compiled from source. Nothing is
-    ever written into the repository's or the venv's __pycache__ folders.
+    None gives each run a fresh empty one, so every module is compiled from source; PACKAGED runs
+    an unpacked zip (packaged_apps) with the stage's settings. Nothing is ever written into the
+    repository's or the venv's __pycache__ folders.
     """
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as empty:
-        extra = {"PYTHONPYCACHEPREFIX": str(pycache or empty)}
+        if pycache == PACKAGED:
+            extra = {**stage_settings("prod"), "PYTHONDONTWRITEBYTECODE": "1"}
+        else:
+            extra = {"PYTHONPYCACHEPREFIX": str(pycache or empty)}
         if not write:
             extra["PYTHONDONTWRITEBYTECODE"] = "1"
         command = [sys.executable, *extra_args, "-c", CHILD, str(app_dir), json.dumps(event)]
@@ -163,14 +177,70 @@ def _ships_in_zip(source: Path, site_packages: Path, minimal_dir: Path) -> bool:
     return source.is_relative_to(ROOT / "chalicelib") or source.is_relative_to(minimal_dir)
 
 
-def measure(token: str, endpoint: str, minimal_dir: Path, runs: int, pycache: Optional[Path]) -> Samples:
+def measure(token: str, endpoint: str, minimal_dir: Path, runs: int, pycache: Optional[Path],
+            closeloop_dir: Path = ROOT) -> Samples:
     """`runs` cold starts of each app, alternating, reading bytecode from `pycache` (None: none)."""
     event = one_click_get(token, 4)
     samples = Samples([], [])
     for _ in range(runs):
-        samples.closeloop.append(run_once(ROOT, event, endpoint, pycache)[0])
+        samples.closeloop.append(run_once(closeloop_dir, event, endpoint, pycache)[0])
         samples.minimal.append(run_once(minimal_dir, event, endpoint, pycache)[0])
     return samples
+
+
+# --- the packaged zip --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Packaged:
+    closeloop: Path     # the prod zip, unpacked, read-only
+    minimal: Path       # the minimal app on the same zip's dependencies, read-only
+    zip_bytes: int
+    modules: int        # .py files in the zip, each with its bytecode
+
+
+def packaged_apps(folder: Path) -> Packaged:
+    """Build the prod stage's zip as `make package` does and unpack it as Lambda would; the same
+    dependencies with the minimal app beside. The zip's pydantic_core is built for Lambda's arm64:
+    this machine's own build of the same version stands in (tests/packaging/test_package.py)."""
+    import pydantic_core
+
+    from ops.bytecode import add_bytecode, runtime_of_this_python
+
+    out = folder / "dist"
+    subprocess.run([sys.executable, "-m", "ops.bytecode", "package", "--stage", "prod", str(out)], cwd=ROOT,
+                   env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}, check=True, capture_output=True)
+    archive = out / "deployment.zip"
+    closeloop, minimal = folder / "task", folder / "minimal-task"
+    with zipfile.ZipFile(archive) as unzipped:
+        unzipped.extractall(closeloop)
+        modules = sum(1 for name in unzipped.namelist() if name.endswith(".py"))
+    native = Path(pydantic_core.__file__).parent
+    shutil.rmtree(closeloop / "pydantic_core")
+    shutil.copytree(native, closeloop / "pydantic_core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(closeloop, minimal, ignore=shutil.ignore_patterns("app.py", "chalicelib", "templates", "app.*.pyc"))
+    minimal_zip = folder / "minimal.zip"
+    with zipfile.ZipFile(minimal_zip, "w") as built:
+        built.writestr("app.py", MINIMAL_APP)
+        for source in native.rglob("*.py"):
+            built.writestr(f"pydantic_core/{source.relative_to(native)}", source.read_text())
+    add_bytecode(str(minimal_zip), runtime_of_this_python())
+    with zipfile.ZipFile(minimal_zip) as built:
+        built.extractall(minimal)
+    # The stand-in pydantic_core's modules compiled as the zip's others are, in both folders.
+    with zipfile.ZipFile(minimal_zip) as built:
+        for name in built.namelist():
+            if name.startswith("pydantic_core/__pycache__/"):
+                built.extract(name, closeloop)
+    for path in (closeloop, minimal):
+        read_only(path)
+    return Packaged(closeloop, minimal, archive.stat().st_size, modules)
+
+
+def read_only(path: Path, writable: bool = False) -> None:
+    """As /var/task is (or, with `writable`, back again so the folder can be removed)."""
+    for item in [path, *path.rglob("*")]:
+        mode = item.stat().st_mode
+        item.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
 # --- where the time goes (-X importtime) ---------------------------------------------------

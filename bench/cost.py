@@ -2,11 +2,11 @@
 (`python -m bench --only cost`).
 
 Each outcome (no response, response, response with a comment, detractor) runs through the real
-handlers, once per channel: POST /v1/interactions, the queue's jobs (the send delay's hops, the
-send, the reminder's hops), the customer's page requests, the detractor's follow-up (alert, a
-lead's claim and resolve, the re-survey three days later, answered). Time is virtual: the jobs
-queue is a stand-in that keeps each message until its delay has passed on chalicelib.platform.clock, so
-three days of 15-minute hops run in seconds and are all counted.
+handlers, once per channel: POST /v1/interactions, the queue's jobs (the send, the reminder), the
+customer's page requests, the detractor's follow-up (alert, a lead's claim and resolve, the
+re-survey three days later, answered). Time is virtual: the jobs queue is a stand-in that keeps
+each message until its delay has passed on chalicelib.platform.clock, and the minute's schedule
+runs when a timer (storage/timers.py) is due, so three days pass in seconds and all is counted.
 
 Counted on the botocore session every client is made from: every call per service and operation;
 DynamoDB's read and write request units (each call asks ReturnConsumedCapacity=TOTAL of DynamoDB
@@ -14,8 +14,9 @@ Local; a write refused by its condition still costs a unit on AWS and is counted
 SES, SNS and SQS are answered in-process by stand-ins (nothing leaves the machine). Lambda: one
 invocation per API request and per job message (batch size 1), its handler time measured here with
 perf_counter and billed as Lambda would, rounded up to the millisecond, at the configured memory.
-The escalation schedule runs every minute whatever the volume: its share per survey depends on the
-monthly volume (--surveys-per-month).
+The schedule runs every minute whatever the volume: its share per survey depends on the monthly
+volume (--surveys-per-month). A run that fires a survey's timer charges the survey what the timer
+added to it (its calls beyond an idle run's, and the run's time), not the invocation.
 
 Then the costs: a mix of the outcomes at 10% and 40% response rates, times bench/prices.json.
 """
@@ -36,7 +37,8 @@ from types import SimpleNamespace
 from typing import Callable, Optional
 from urllib.parse import urlencode
 
-from bench.env import ROOT
+from bench.env import ROOT, stage_settings
+from bench.write_units import transaction_units
 
 PRICES = Path(__file__).resolve().parent / "prices.json"
 CHANNELS = ("email", "sms")
@@ -145,6 +147,7 @@ class Meter:
         self.texts: list[tuple[str, str]] = []    # (phone, message)
         self.publishes: list[dict] = []
         self.messages: list[str] = []             # every survey message's text, in sending order
+        self._peek_client = None                  # reads items for transactions' units, unmetered
 
     def attach(self, events) -> None:
         events.register("provide-client-params.dynamodb", self._ask_capacity)
@@ -165,6 +168,8 @@ class Meter:
         service = model.service_model.service_name
         self.calls[(service, model.name)] += 1
         if service == "dynamodb":
+            if model.name == "TransactWriteItems":
+                context["bench_before"] = self._peek(context["bench_params"]["TransactItems"])
             return None
         params = context.get("bench_params", {})
         return SimpleNamespace(status_code=200, headers={}), self._answer(service, model.name, params)
@@ -176,6 +181,13 @@ class Meter:
             self.order += 1
             due = clock.now() + timedelta(seconds=int(params.get("DelaySeconds", 0)))
             self.queue.append((due, self.order, params["MessageBody"]))
+        elif (service, operation) == ("sqs", "SendMessageBatch"):
+            for entry in params["Entries"]:
+                self.order += 1
+                due = clock.now() + timedelta(seconds=int(entry.get("DelaySeconds", 0)))
+                self.queue.append((due, self.order, entry["MessageBody"]))
+            return {"Successful": [{"Id": e["Id"], "MessageId": str(uuid.uuid4())} for e in params["Entries"]],
+                    "Failed": []}
         elif (service, operation) == ("sesv2", "SendEmail"):
             message = email.message_from_bytes(params["Content"]["Raw"]["Data"], policy=email.policy.default)
             self.emails.append((message["X-Closeloop-Survey"], message.get_body(("plain",)).get_content()))
@@ -201,18 +213,20 @@ class Meter:
             elif error == "TransactionCanceledException":
                 self.write_units += 2 * items
             return
+        if model.name == "TransactWriteItems":  # Local's figure for these is not the bill (bench/write_units.py)
+            entries = context["bench_params"]["TransactItems"]
+            self.write_units += transaction_units([next(iter(entry)) for entry in entries], context["bench_before"],
+                                                  self._peek(entries))
+            return
         capacity = parsed.get("ConsumedCapacity")
         if capacity is None:
             if model.name not in ("DescribeTable", "CreateTable", "UpdateTimeToLive", "DescribeTimeToLive"):
                 self.capacity_reported = False
             return
         for entry in capacity if isinstance(capacity, list) else [capacity]:
+            # The item's units and its index entries' (tests/storage/test_bench_meter.py).
             units = entry.get("CapacityUnits", 0.0)
-            if model.name.startswith("Transact"):
-                # DynamoDB Local reports a transaction's items at the standard rate (2 items of
-                # under 1 KB: 2.0); DynamoDB bills transactional reads and writes at twice that.
-                units *= 2
-            elif units == 0 and model.name in ("GetItem", "Query", "Scan"):
+            if units == 0 and model.name in ("GetItem", "Query", "Scan"):
                 # Local reports 0 for a read that found nothing; DynamoDB bills at least half a
                 # unit for it (one 4 KB eventually consistent read).
                 units = 0.5
@@ -224,6 +238,20 @@ class Meter:
                 self.write_units += units
             else:
                 self.read_units += units
+
+    def _peek(self, entries: list[dict]) -> list[Optional[dict]]:
+        """The items a transaction names, as they are now (strongly consistent, not counted)."""
+        import boto3
+
+        if self._peek_client is None:
+            self._peek_client = boto3.session.Session().client("dynamodb", region_name="us-east-1")
+        found = []
+        for entry in entries:
+            (request,) = entry.values()
+            item_key = request.get("Key") or {name: request["Item"][name] for name in ("pk", "sk")}
+            found.append(self._peek_client.get_item(TableName=request["TableName"], Key=item_key,
+                                                    ConsistentRead=True).get("Item"))
+        return found
 
     def snapshot(self) -> tuple:
         return Counter(self.calls), self.read_units, self.write_units, len(self.emails), len(self.texts), \
@@ -238,6 +266,7 @@ class Run:
     api: Counter = field(default_factory=Counter)      # route -> requests
     jobs: Counter = field(default_factory=Counter)     # job kind -> invocations
     handler_ms: list = field(default_factory=list)
+    timer_runs: int = 0                                # schedule runs that fired its timers
 
 
 class Loop:
@@ -252,6 +281,8 @@ class Loop:
         self.memory_mb = memory_mb
         self.context = LambdaContext()
         self.run: Optional[Run] = None
+        self.idle: Optional[Run] = None  # one schedule run with nothing due (measure_idle)
+        self._unmetered = None
 
     # time
     def now(self) -> datetime:
@@ -304,11 +335,19 @@ class Loop:
 
     def run_jobs(self, until: Optional[datetime] = None, stop: Callable[[], bool] = lambda: False,
                  limit: int = 5000) -> None:
-        """Deliver due jobs in order of their moments (moving the clock) until `until`, `stop()`
-        or an empty queue; then the clock stands at `until`."""
+        """Deliver due jobs in order of their moments (moving the clock), and run the schedule at
+        the minute a timer is due, until `until`, `stop()` or nothing is left; then the clock
+        stands at `until`."""
         for _ in range(limit):
             if stop():
                 return
+            fires_at = self._timers_fire_at()
+            queue = sorted(self.meter.queue)
+            if fires_at is not None and (until is None or fires_at <= until) and (
+                    not queue or fires_at < queue[0][0]):
+                self.advance_to(fires_at)
+                self.fire_timers()
+                continue
             item = self._next_job(until)
             if item is None:
                 if until is not None:
@@ -329,12 +368,37 @@ class Loop:
             self.run.jobs[json.loads(body)["job"]["kind"]] += 1
         raise RuntimeError("jobs kept coming: a job loops")
 
+    def _timers_fire_at(self) -> Optional[datetime]:
+        """The minute at which the schedule (rate(1 minute)) finds the earliest timer due, or None;
+        looked up on a client outside the meter (the lookup is the bench's, not the app's)."""
+        import boto3
+
+        from chalicelib.storage import timers
+        from chalicelib.storage.table import Table
+
+        if self._unmetered is None:
+            self._unmetered = Table(client=boto3.session.Session().client("dynamodb", region_name="us-east-1"))
+        due = timers.next_due(self._unmetered)
+        if due is None:
+            return None
+        minute = due.replace(second=0, microsecond=0)
+        return max(self.now(), minute if minute == due else minute + timedelta(minutes=1))
+
+    def fire_timers(self) -> None:
+        """The minute's schedule run that finds timers due. It runs every minute anyway (the
+        schedule row): the survey is charged its time and what its timers add (measure() takes an
+        idle run's calls off), not the invocation."""
+        self._timed(lambda: self.app.escalate_overdue(self._scheduled_event(), self.context))
+        self.run.timer_runs += 1
+
+    def _scheduled_event(self) -> dict:
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                "source": "aws.events", "account": "123456789012", "time": self.now().isoformat(),
+                "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"],
+                "detail": {}}
+
     def schedule(self) -> None:
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                 "source": "aws.events", "account": "123456789012", "time": self.now().isoformat(),
-                 "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"],
-                 "detail": {}}
-        self._timed(lambda: self.app.escalate_overdue(event, self.context))
+        self._timed(lambda: self.app.escalate_overdue(self._scheduled_event(), self.context))
         self.run.usage.other_invocations += 1
 
     # one scenario
@@ -345,14 +409,26 @@ class Loop:
         scenario(self)
         if self.meter.queue:
             raise RuntimeError("the scenario left jobs on the queue")
+        if self.idle is not None and self._timers_fire_at() is not None:
+            raise RuntimeError("the scenario left a timer behind")
         calls1, reads1, writes1, emails1, texts1, alerts1 = self.meter.snapshot()
-        usage = self.run.usage
-        usage.read_units, usage.write_units = reads1 - reads0, writes1 - writes0
+        usage, runs = self.run.usage, self.run.timer_runs
+        idle = self.idle.usage if runs else Usage()
+        usage.read_units = reads1 - reads0 - runs * idle.read_units
+        usage.write_units = writes1 - writes0 - runs * idle.write_units
         usage.emails, usage.sms_parts, usage.sns_publishes = emails1 - emails0, texts1 - texts0, alerts1 - alerts0
         self.run.calls = calls1 - calls0
+        for _ in range(runs):
+            self.run.calls -= self.idle.calls
         usage.dynamodb_calls = sum(n for (service, _), n in self.run.calls.items() if service == "dynamodb")
-        usage.sqs_sends = self.run.calls[("sqs", "SendMessage")]
+        usage.sqs_sends = self.run.calls[("sqs", "SendMessage")] + self.run.calls[("sqs", "SendMessageBatch")]
         return self.run
+
+    def measure_idle(self) -> Run:
+        """One schedule run with nothing due: what every minute costs, and what a timer's run is
+        charged beyond."""
+        self.idle = self.measure(lambda loop: loop.schedule())
+        return self.idle
 
 
 # --- the survey loop -------------------------------------------------------------------------------
@@ -444,20 +520,11 @@ def answer(loop: Loop, channel: str, message: str, score: int, comment: Optional
 class CostRun:
     runs: dict                  # (channel, outcome) -> list[Run]
     usage: dict                 # (channel, outcome) -> Usage (mean per survey)
-    schedule: Usage             # one escalation run
+    schedule: Usage             # one schedule run with nothing due
     settings: dict              # the stage settings the loop ran with
     memory_mb: int
     capacity_reported: bool
     sms_parts_checked: int      # SMS texts that were one GSM-7 segment
-
-
-def stage_settings(stage: str = "prod") -> dict[str, str]:
-    """The stage's behaviour settings from .chalice/config.json (delays, waits, reminders), without
-    the names of its AWS resources or secrets, which the run replaces with its own."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    merged = {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
-    skip = ("_ARN", "_URL", "_NAME", "_PREFIX", "_STAGE")
-    return {k: v for k, v in merged.items() if not k.endswith(skip) and "SECRET" not in k}
 
 
 def memory_mb(stage: str = "prod") -> int:
@@ -496,6 +563,7 @@ def measure(repeats: int, progress) -> CostRun:
     loop = Loop(meter, memory_mb())
     runs: dict = {}
     try:
+        loop.measure_idle()
         index = 0
         for attempt in range(repeats + 1):  # the first round warms imports and caches: not kept
             for channel in CHANNELS:
@@ -563,19 +631,20 @@ def print_cost(run: CostRun, prices: dict, surveys_per_month: int, detractor_sha
               f"{u.read_units:g} | {u.write_units:g} | {u.sqs_requests:g} | {u.emails:g} | {u.sms_parts:g} | "
               f"{u.sns_publishes:g} |")
     s = run.schedule
-    print(f"| (schedule) | one escalation run | 0 | 1 | {s.billed_ms:.0f} | {s.dynamodb_calls:g} | "
+    print(f"| (schedule) | one run (escalation, timers) | 0 | 1 | {s.billed_ms:.0f} | {s.dynamodb_calls:g} | "
           f"{s.read_units:g} | {s.write_units:g} | 0 | 0 | 0 | 0 |")
     print()
     for (channel, outcome), found in run.runs.items():
         r = found[0]
         jobs = ", ".join(f"{n} {kind}" for kind, n in sorted(r.jobs.items()))
         calls = ", ".join(f"{n} {op}" for (service, op), n in sorted(r.calls.items()) if service == "dynamodb")
-        print(f"- {channel}, {outcome}: jobs {jobs}; DynamoDB {calls}")
+        print(f"- {channel}, {outcome}: jobs {jobs}; schedule runs that fired its timers {r.timer_runs}; "
+              f"DynamoDB {calls}")
     print()
     us = countries["US"]["usd"]
     print(f"cost per 1,000 surveys, USD, us-east-1 list prices of {prices['taken']} (bench/prices.json), no free "
           f"tiers; SMS at the US price (${us:g}/message, {countries['US']['checked']}); Lambda arm64 "
-          f"{run.memory_mb} MB; escalation schedule shared over {surveys_per_month:,} surveys a month")
+          f"{run.memory_mb} MB; the every-minute schedule (escalation, timers) shared over {surveys_per_month:,} surveys a month")
     print()
     services = ("SES", "SMS", "DynamoDB", "Lambda", "API Gateway", "SQS", "SNS")
     print("| channel | response rate | " + " | ".join(services) + " | total |")
@@ -608,14 +677,16 @@ def print_cost(run: CostRun, prices: dict, surveys_per_month: int, detractor_sha
         "before any reminder; non-responders get the one reminder. Those shares are assumptions; the requests "
         "of each outcome are measured.",
         f"settings: the prod stage's ({settings}); survey links on {PUBLIC_URL}. Time is virtual: "
-        "each SQS delay (at most 15 minutes) is waited out on the app's clock, so the 3-day reminder's hops all run.",
+        "each SQS delay (at most 15 minutes) is waited out on the app's clock, and the schedule runs at the minute a "
+        "timer is due (the 3-day reminder and re-survey are timers).",
         "Lambda: handler time measured on this machine (x86, in-process, DynamoDB Local on loopback, SES/SNS/SQS "
         "answered in-process with no network), rounded up to 1 ms per invocation. On AWS each SDK call's "
         f"round trip adds to the billed time: at 10 ms a call, about ${ten_ms[RATES[0]]:.4f} (10%) to "
         f"${ten_ms[RATES[1]]:.4f} (40%) more per 1,000 email surveys. Cold starts (INIT) are not included.",
         "DynamoDB: read/write request units as DynamoDB Local reports them with ReturnConsumedCapacity=TOTAL"
         + ("" if run.capacity_reported else " (some calls reported none: counted as 0)")
-        + ", transactions doubled (Local reports them at the standard rate; DynamoDB bills them twice), a read "
+        + "; transactions computed from their items before and after (Local misreports them; bench/write_units.py): "
+        "2 units per KB per item, index entries 1 per KB; a read "
         "that found nothing at least 0.5; writes refused by their condition 1 unit per item. Storage not included.",
         "SQS: our SendMessage calls plus, per job, the Lambda poller's receive and delete; idle long polling "
         "(fixed per month) not included. API Gateway: REST requests plus the pages' bytes out. SNS: alert "

@@ -5,6 +5,7 @@ service to a closed loopback port (a stray call fails at once instead of leaving
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -53,3 +54,12 @@ def apply_in_process(dynamodb_endpoint: str) -> None:
 
     settings.reset_settings()
     aws.reset_clients()
+
+
+def stage_settings(stage: str = "prod") -> dict[str, str]:
+    """The stage's behaviour settings from .chalice/config.json (delays, waits, reminders), without
+    the names of its AWS resources or secrets, which a bench run replaces with its own."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    merged = {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+    skip = ("_ARN", "_URL", "_NAME", "_PREFIX", "_STAGE")
+    return {k: v for k, v in merged.items() if not k.endswith(skip) and "SECRET" not in k}

@@ -18,18 +18,27 @@ def _table(rows, widths=WIDTHS) -> None:
         print(_row(row, widths))
 
 
-def print_report(*, runs, cold, imports, phases, closeloop_rate, bare_rate, warmup, elapsed, setting) -> None:
+def print_report(*, runs, cold, imports, phases, closeloop_rate, bare_rate, warmup, elapsed, setting,
+                 packaged) -> None:
     rows = [("figure", "closeloop", "baseline", "ratio")]
     for label, samples in cold.items():
         rows.append((f"cold start, {label}", f"{samples.median('closeloop'):.0f} ms",
                      f"{samples.median('minimal'):.0f} ms",
                      f"{samples.ratio:.2f}x"))
+    packed = cold["packaged zip, read-only"]
+    rows.append(("  import of the packaged app", f"{packed.median('closeloop', 'import_ms'):.0f} ms",
+                 f"{packed.median('minimal', 'import_ms'):.0f} ms",
+                 f"{packed.median('closeloop', 'import_ms') / packed.median('minimal', 'import_ms'):.2f}x"))
     for name in ("first response", "changed response", "page view"):
         rows.append((f"DynamoDB requests per {name}", f"{phases[name].per_item:.2f}", "", ""))
     rows.append(("responses recorded per second", f"{closeloop_rate.per_second:.0f} /s",
                  f"{bare_rate.per_second:.0f} /s", f"{closeloop_rate.per_second / bare_rate.per_second:.2f}x"))
     rows.append(("  median time per call", f"{closeloop_rate.median_ms:.2f} ms", f"{bare_rate.median_ms:.2f} ms",
                  f"{closeloop_rate.median_ms / bare_rate.median_ms:.2f}x"))
+    rows.append(("  of it in DynamoDB requests (mean)", f"{closeloop_rate.requests_ms:.2f} ms",
+                 f"{bare_rate.requests_ms:.2f} ms", f"{closeloop_rate.requests_ms / bare_rate.requests_ms:.2f}x"))
+    rows.append(("  the handler's own work (mean)", f"{closeloop_rate.own_ms:.2f} ms", f"{bare_rate.own_ms:.2f} ms",
+                 f"{closeloop_rate.own_ms / bare_rate.own_ms:.2f}x" if bare_rate.own_ms > 0.005 else "-"))
 
     print(f"closeloop benchmark ({setting})")
     print()
@@ -45,6 +54,11 @@ def print_report(*, runs, cold, imports, phases, closeloop_rate, bare_rate, warm
         "app.py and serves its first GET /s/{token}/4 of a real survey through app.app(event, context) "
         "(GetItem, PutItem of the page view, Jinja2 landing page). Baseline: a minimal Chalice app importing "
         "boto3, pydantic.BaseModel and jinja2.Environment that does one PutItem. The two apps alternate.",
+        f"packaged zip, read-only: the prod stage's zip as `make package` builds it ({packaged.zip_bytes / 1e6:.1f} "
+        f"MB, {packaged.modules} modules, each with unchecked-hash bytecode, ops/bytecode.py), unpacked into a "
+        "folder made read-only as /var/task is, run with the prod stage's settings in the environment; the "
+        "baseline app on the same zip's dependencies, compiled the same way (pydantic_core: this machine's "
+        "build stands in for the zip's arm64 one, in both). Its import row: `from app import app` alone.",
         "bytecode cached: .pyc for every module, written by an untimed first run. zip without .pyc: "
         "stdlib and boto3/botocore compiled (as the Lambda runtime provides them) but app.py, chalicelib, "
         "chalice, pydantic and jinja2 compiled from source, as a Chalice zip ships no .pyc and /var/task is "
@@ -58,7 +72,9 @@ def print_report(*, runs, cold, imports, phases, closeloop_rate, bare_rate, warm
         f"throughput: {closeloop_rate.calls} distinct surveys, each confirm a first response through "
         "app.app(event, ctx) (Query + TransactWriteItems), one call after another, after "
         f"{warmup} untimed calls. Baseline: a bare handler function doing one PutItem per call with the same "
-        "client in the same loop. Ratio = closeloop/baseline.",
+        "client in the same loop. Ratio = closeloop/baseline. In DynamoDB requests: the time inside the "
+        "client's calls (botocore's serialising and parsing, and DynamoDB Local's answer); the handler's own "
+        "work: the rest (chalice's routing, validation, rules, JSON).",
     ]
     print()
     for line in lines:
@@ -72,7 +88,8 @@ def _span(runs) -> str:
     return f"{min(walls):.0f}-{max(walls):.0f} ms"
 
 
-SHORT = {"bytecode cached": "cached", "zip without .pyc": "zip", "no bytecode at all": "no .pyc"}
+SHORT = {"packaged zip, read-only": "packaged", "bytecode cached": "cached", "zip without .pyc": "zip",
+         "no bytecode at all": "no .pyc"}
 
 
 def _breakdown(cold, imports) -> None:
@@ -186,6 +203,9 @@ def print_report_cost(run, elapsed: float) -> None:
     _table(rows, widths)
     loads = "; ".join(f"{size.responses:,} responses: {size.surveys:,} surveys, {size.counter_items:,} counter "
                       f"items, loaded in {size.load_seconds:.0f} s" for size in run.sizes)
+    folds = "; ".join(f"{size.responses:,} responses: {c.shard_items:,} shard items folded into {c.groups:,} "
+                      f"(days x groups, every dimension), {c.write_units:,.0f} write units, {c.seconds:.1f} s"
+                      for size in run.sizes if (c := size.compaction))
     lines = [
         f"data: synthetic CSAT surveys sent at random over 90 days by 6 agents in 3 teams, 70% email, 30% SMS, "
         f"about {100 * 0.4:.0f}% answered, 3% of answers changed, email answers after a page view (the open); "
@@ -198,11 +218,15 @@ def print_report_cost(run, elapsed: float) -> None:
         "(SurveyRepository.create, delivery.mark_sent, surveys.keep_view, count_response; "
         f"{run.real_path_seconds:.0f} s) gives identical "
         f"counter items ({run.verified_items:,} compared).",
+        f"compaction: the 90 days are closed, and the product's compaction (insight/compaction.py, which the "
+        f"schedule runs hourly) folds them before the reports are read: {folds}. Write units as DynamoDB bills "
+        "them (bench/write_units.py).",
         f"figures: reports.summary(survey=csat, 90 days) on the table, median of {run.runs} runs after one "
         "counted run; items read = the Queries' Count; read units = the Queries' ConsumedCapacity "
         + ("as DynamoDB Local reports it (eventually consistent reads: 0.5 unit per 4 KB, per Query)"
            if run.capacity_reported else "(not reported by this DynamoDB Local; computed from item sizes)")
-        + "; requests = DynamoDB calls of one report (one Query per shard, more when a shard pages past 1 MB).",
+        + "; requests = DynamoDB calls of one report (one Query for the closed days' folded items and one per "
+        "shard for the open days', more when one pages past 1 MB).",
     ]
     print()
     for line in lines:

@@ -6,8 +6,10 @@ their counter changes computed with the product's own functions (insight/counter
 opened_changes, response_changes), summed per counter item in memory and written with
 BatchWriteItem. On the 1,000-response set the same surveys are also written through the real
 path (SurveyRepository.create, delivery.mark_sent, surveys.keep_view, count_response) into another table, and the two sets
-of counter items must be identical. Then reports.summary is timed on each group_by and its
-DynamoDB requests, items and read units are counted on the client's event hooks.
+of counter items must be identical. The 90 days are all closed, so the product's compaction
+(insight/compaction.py, as the hourly schedule runs it) folds them, timed and its write units
+counted. Then reports.summary is timed on each group_by and its DynamoDB requests, items and read
+units are counted on the client's event hooks.
 """
 from __future__ import annotations
 
@@ -49,12 +51,23 @@ class ReportCost:
 
 
 @dataclass
+class Compaction:
+    """Folding the 90 closed days (insight/compaction.py), as the schedule would."""
+    seconds: float
+    groups: int
+    shard_items: int
+    write_units: float
+    items_after: int            # counter items left: the folded ones
+
+
+@dataclass
 class SizeResult:
     responses: int
     surveys: int
     counter_items: int
     load_seconds: float
     costs: dict[str, ReportCost] = field(default_factory=dict)
+    compaction: Optional[Compaction] = None
 
 
 @dataclass
@@ -177,6 +190,48 @@ def counter_items(client, table: str) -> dict:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def compact(client, table: str) -> Compaction:
+    """Run the product's compaction over every loaded day, counting its transactions' write units
+    (bench/write_units.py: from each item before and after, as DynamoDB bills them)."""
+    from bench.write_units import transaction_units
+    from chalicelib.insight import compaction
+    from chalicelib.storage.table import Table
+
+    units = []
+
+    def before(params, context, **_):
+        context["bench_items"] = list(params["TransactItems"])
+        context["bench_before"] = [_peek(client, entry) for entry in params["TransactItems"]]
+
+    def after(parsed, context, **_):
+        if "Error" not in parsed:
+            items = context["bench_items"]
+            units.append(transaction_units([next(iter(entry)) for entry in items], context["bench_before"],
+                                           [_peek(client, entry) for entry in items]))
+
+    events = client.meta.events
+    hooks = (("before-parameter-build.dynamodb.TransactWriteItems", before, "bench-compaction-before"),
+             ("after-call.dynamodb.TransactWriteItems", after, "bench-compaction-after"))
+    for name, hook, unique in hooks:
+        events.register(name, hook, unique_id=unique)
+    try:
+        began = time.perf_counter()
+        done = compaction.compact(table=Table(table, client), before=FIRST_DAY + timedelta(days=DAYS))
+        seconds = time.perf_counter() - began
+    finally:
+        for name, hook, unique in hooks:
+            events.unregister(name, hook, unique_id=unique)
+    if not done["finished"] or done["conflicts"]:
+        raise RuntimeError(f"compaction did not finish cleanly: {done}")
+    return Compaction(seconds, done["groups"], done["shard_items"], sum(units), len(counter_items(client, table)))
+
+
+def _peek(client, entry: dict) -> Optional[dict]:
+    (request,) = entry.values()
+    item_key = request.get("Key") or {name: request["Item"][name] for name in ("pk", "sk")}
+    return client.get_item(TableName=request["TableName"], Key=item_key, ConsistentRead=True).get("Item")
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 class QueryMeter:
@@ -265,6 +320,8 @@ def measure(sizes: tuple[int, ...], runs: int, progress) -> ReportCostRun:
                 differing = sum(1 for key in loaded.keys() | real.keys() if loaded.get(key) != real.get(key))
                 raise RuntimeError(f"summed counters differ from the real path's in {differing} items")
             verified = len(real)
+        progress(f"reports: compacting the {DAYS} closed days of {size:,} responses")
+        result.compaction = compact(client, table)
         store = ReportCounters(Table(table, client))
         for group_by in GROUP_BYS:
             progress(f"reports: {size:,} responses, group_by={group_by}, {runs} runs")

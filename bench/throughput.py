@@ -21,6 +21,7 @@ class Rate:
     calls: int
     seconds: float
     latencies_ms: list[float]
+    requests_seconds: float = 0.0  # of `seconds`, inside DynamoDB requests (botocore + DynamoDB Local)
 
     @property
     def per_second(self) -> float:
@@ -30,6 +31,16 @@ class Rate:
     def median_ms(self) -> float:
         return statistics.median(self.latencies_ms)
 
+    @property
+    def requests_ms(self) -> float:
+        """Mean time per call spent in its DynamoDB requests."""
+        return self.requests_seconds / self.calls * 1000
+
+    @property
+    def own_ms(self) -> float:
+        """Mean time per call spent in the handler's own work: all but its requests."""
+        return self.seconds / self.calls * 1000 - self.requests_ms
+
 
 def prepare(store, count: int) -> tuple[list, float]:
     """`count` surveys with a page view of score 4 each; returns them and when the last was opened."""
@@ -37,14 +48,49 @@ def prepare(store, count: int) -> tuple[list, float]:
     return prepared, time.monotonic()
 
 
-def _timed(calls) -> Rate:
+class RequestClock:
+    """Time spent inside the client's API calls (serialising, the round trip, parsing)."""
+
+    def __init__(self, client):
+        self.client, self.seconds = client, 0.0
+
+    def __enter__(self) -> "RequestClock":
+        real = self.client._make_api_call
+
+        def timed(operation, params):
+            began = time.perf_counter()
+            try:
+                return real(operation, params)
+            finally:
+                self.seconds += time.perf_counter() - began
+
+        self.client._make_api_call = timed
+        return self
+
+    def __exit__(self, *exc) -> None:
+        del self.client._make_api_call  # the class's own method again
+
+
+def _timed(calls, client=None) -> Rate:
     latencies = []
-    started = time.perf_counter()
-    for call in calls:
-        t0 = time.perf_counter()
-        call()
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return Rate(len(latencies), time.perf_counter() - started, latencies)
+    with RequestClock(client) if client is not None else _no_clock() as requests:
+        started = time.perf_counter()
+        for call in calls:
+            t0 = time.perf_counter()
+            call()
+            latencies.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - started
+    return Rate(len(latencies), elapsed, latencies, requests.seconds)
+
+
+class _no_clock:
+    seconds = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 def measure(app, client, prepared: list, opened_at: float, warmup: int) -> tuple[Rate, Rate]:
@@ -66,8 +112,8 @@ def measure(app, client, prepared: list, opened_at: float, warmup: int) -> tuple
     bare_calls = [lambda e=e: bare_handler(e, context) for e in events]
     _timed(closeloop_call(e) for e in events[:warmup])
     _timed(bare_calls[:warmup])
-    closeloop = _timed(closeloop_call(e) for e in events[warmup:])
-    bare = _timed(bare_calls[warmup:])
+    closeloop = _timed((closeloop_call(e) for e in events[warmup:]), client)
+    bare = _timed(bare_calls[warmup:], client)
 
     for response in responses:
         body = json.loads(response["body"])

@@ -11,10 +11,10 @@ missing and never overwritten (an operator may have set them); their values are 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -473,15 +473,16 @@ def stage_environment(config_path: Path, stage: str) -> dict[str, str]:
 
 
 def run_chalice(command: str, stage: str, config_path: Path = CONFIG) -> None:
-    """`chalice deploy|delete --stage <stage>` in the project of `config_path`. app.py names its
-    queue and topics at import, when chalice reads it, so chalice runs with the stage's variables."""
-    chalice = Path(sys.executable).with_name("chalice")
-    executable = str(chalice) if chalice.exists() else shutil.which("chalice")
-    if executable is None:
+    """`chalice deploy|delete --stage <stage>` in the project of `config_path`, its zip compiled
+    (ops/bytecode.py). app.py names its queue and topics at import, when chalice reads it, so
+    chalice runs with the stage's variables."""
+    if importlib.util.find_spec("chalice") is None:
         sys.exit("chalice is not installed: run `make setup`")
     project = Path(config_path).resolve().parent.parent
-    env = {**os.environ, **stage_environment(config_path, stage)}
-    result = subprocess.run([executable, command, "--stage", stage], cwd=project, env=env)
+    here = str(Path(__file__).resolve().parent.parent)  # ops/, wherever the project is
+    env = {**os.environ, **stage_environment(config_path, stage),
+           "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-m", "ops.bytecode", command, "--stage", stage], cwd=project, env=env)
     if result.returncode:
         sys.exit(f"chalice {command} --stage {stage} failed (exit {result.returncode})")
 

@@ -74,10 +74,12 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # Every minute: overdue follow-ups (the due index) to the escalation topic and signed webhook;
     # to the alert topic when a stage has no escalation channel (alerts.escalation_channels).
     "escalate_overdue": {
-        "table": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        # DeleteItem: compaction folds closed days' counter shards (insight/compaction.py).
+        "table": ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
         "indexes": ("dynamodb:Query",),
         "alert_topic": ("sns:Publish",),
         "escalation_topic": ("sns:Publish",),
+        "jobs_queue": ("sqs:SendMessage",),  # the jobs of due timers (storage/timers.py)
         "secrets": ("ssm:GetParameters",),
     },
 }

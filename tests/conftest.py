@@ -29,6 +29,8 @@ from tests.aws_calls import record_aws_calls  # noqa: E402,F401
 
 def reset_caches() -> None:
     from chalicelib.apikeys import clear_cache
+    from chalicelib.delivery.send_rate import SendMoments
+    from chalicelib.insight import compaction
     from chalicelib.platform import aws, clock, rendering
     from chalicelib.platform import secrets as stage_secrets
     from chalicelib.platform import settings
@@ -39,6 +41,18 @@ def reset_caches() -> None:
     aws.reset_clients()
     clear_cache()
     rendering.environment.cache_clear()
+    SendMoments._last_us.clear()
+    compaction._compacted_window = None
+
+
+@pytest.fixture(autouse=True)
+def _no_correlation_between_tests():
+    """Each test starts with no survey to correlate logs with, as each Lambda invocation does
+    (telemetry.around); a test that calls the product's functions directly sets one outside it."""
+    from chalicelib.platform import telemetry
+
+    with telemetry.correlated(None):
+        yield
 
 
 @pytest.fixture(scope="session")

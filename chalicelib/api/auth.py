@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from chalice import AuthResponse, Blueprint
 
-from chalicelib.apikeys import principal_for
+import chalicelib.apikeys as apikeys
 
 blueprint = Blueprint("app")
 
 
 @blueprint.authorizer()
 def api_key(auth_request):
-    principal = principal_for(auth_request.token)
+    principal = apikeys.principal_for(auth_request.token)
     if principal is None:
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=principal)

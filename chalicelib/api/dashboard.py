@@ -19,11 +19,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from chalice import Response
 
+import chalicelib.followups as followups
+import chalicelib.insight as insight
 from chalicelib.api.sessions import LeadRoutes
-from chalicelib.followups import FollowUpNotFound, InvalidChange
-from chalicelib.followups import get as get_followup
-from chalicelib.insight import LOW_SAMPLE, BoardQuery, CommentQuery, DashboardRange, FollowUpAction
-from chalicelib.insight import dashboard as data
 from chalicelib.platform import clock, edge
 from chalicelib.platform.errors import Problem
 from chalicelib.platform.rendering import Page
@@ -37,7 +35,7 @@ def render_page(request, template: str, session, active: str, title: str, status
     context.setdefault("error", None)
     return edge.html(Page(f"dashboard/{template}", status, context=dict(
         root=root(request), lead_name=session.name, csrf=session.csrf_token, active=active, title=title,
-        low_sample=LOW_SAMPLE, **context)))
+        low_sample=insight.LOW_SAMPLE, **context)))
 
 
 def root(request) -> str:
@@ -76,20 +74,20 @@ def _again(template: str, active: str, title: str, **empty):
 @dashboard.page("/dashboard", methods=["GET"], on_problem=_again("overview.html", "overview", "Overview", data=None))
 def dashboard_overview(request, session):
     """NPS or CSAT with its 95% interval, the trend, the distribution and the response funnel."""
-    return _range_page(request, session, "overview.html", "overview", "Overview", data.overview_data)
+    return _range_page(request, session, "overview.html", "overview", "Overview", insight.dashboard.overview_data)
 
 
 @dashboard.page("/dashboard/people", methods=["GET"],
                 on_problem=_again("people.html", "people", "Agents & teams", data=None))
 def dashboard_people(request, session):
     """Agents and teams, each score with its interval and a low-sample flag."""
-    return _range_page(request, session, "people.html", "people", "Agents & teams", data.people_data)
+    return _range_page(request, session, "people.html", "people", "Agents & teams", insight.dashboard.people_data)
 
 
 def _range_page(request, session, template: str, active: str, title: str, data_for) -> Response:
     """A page of figures over a range of days: `data_for(kind, first, last)` gives its data."""
-    query = edge.query(request, DashboardRange)
-    first, last = data.span(query, data.today())
+    query = edge.query(request, insight.DashboardRange)
+    first, last = insight.dashboard.span(query, insight.dashboard.today())
     return render_page(request, template, session, active, title, form=range_form(
         request, first, last, survey=query.survey.value), data=data_for(query.survey, first, last))
 
@@ -97,14 +95,14 @@ def _range_page(request, session, template: str, active: str, title: str, data_f
 @dashboard.page("/dashboard/comments", methods=["GET"],
                 on_problem=_again("comments.html", "comments", "Comments", items=None, older=None))
 def dashboard_comments(request, session):
-    query = edge.query(request, CommentQuery)
-    first, last = data.span(query, data.today())
-    found = data.comments(query, first, last)
+    query = edge.query(request, insight.CommentQuery)
+    first, last = insight.dashboard.span(query, insight.dashboard.today())
+    found = insight.dashboard.comments(query, first, last)
     form = range_form(request, first, last)
     older = (f"{root(request)}/dashboard/comments?{urlencode({**form, 'cursor': found['next_cursor']})}"
              if found["next_cursor"] else None)
     return render_page(request, "comments.html", session, "comments", "Comments", form=form,
-                       items=[data.comment_item(r) for r in found["responses"]], older=older)
+                       items=[insight.dashboard.comment_item(r) for r in found["responses"]], older=older)
 
 
 # --- the follow-ups board ----------------------------------------------------------------------
@@ -116,7 +114,7 @@ def _board_again(request, session, problem: Problem) -> Response:
 @dashboard.page("/dashboard/followups", methods=["GET"], on_problem=_board_again)
 def dashboard_followups(request, session):
     """The follow-ups board: open, overdue, mine."""
-    query = edge.query(request, BoardQuery)
+    query = edge.query(request, insight.BoardQuery)
     return board_page(request, session, query.tab, query.cursor, flash=query.done)
 
 
@@ -124,11 +122,11 @@ def board_page(request, session, tab: str, cursor: Optional[str], status: int = 
                error: Optional[str] = None) -> Response:
     """The board on one tab; InvalidInput for a cursor that is not one."""
     now = clock.now()
-    items, next_key = data.board_items(session.owner, tab, cursor, now)
+    items, next_key = insight.dashboard.board_items(session.owner, tab, cursor, now)
     older = (f"{root(request)}/dashboard/followups?{urlencode({'tab': tab, 'cursor': encode_cursor(next_key)})}"
              if next_key else None)
     return render_page(request, "followups.html", session, "followups", "Follow-ups", status, tab=tab, flash=flash,
-                       error=error, cards=[data.card(f, now) for f in items], older=older)
+                       error=error, cards=[insight.dashboard.card(f, now) for f in items], older=older)
 
 
 def _not_found(request, session, problem: Problem) -> Response:
@@ -138,7 +136,7 @@ def _not_found(request, session, problem: Problem) -> Response:
 @dashboard.page("/dashboard/followups/{followup_id}", methods=["GET"], on_problem=_not_found)
 def dashboard_followup(request, session, followup_id):
     """One follow-up: its card and its history, oldest first."""
-    followup = get_followup(unquote(followup_id))
+    followup, data = followups.get(unquote(followup_id)), insight.dashboard
     return render_page(request, "followup.html", session, "followups", "Follow-up",
                        card=data.card(followup, clock.now()),
                        history=[{**e.model_dump(), "when": data.local_time(e.at)} for e in followup.history])
@@ -147,11 +145,11 @@ def dashboard_followup(request, session, followup_id):
 def _action_refused(request, session, problem: Problem) -> Response:
     """A board button that did not go through: not found (404), refused by the lifecycle (409), or
     a form we cannot read (400); the board again, saying which."""
-    if isinstance(problem, FollowUpNotFound):
+    if isinstance(problem, followups.FollowUpNotFound):
         return _not_found(request, session, problem)
     form = edge.form_fields(request)
     tab = form.get("tab") if form.get("tab") in ("open", "overdue", "mine") else "open"
-    if isinstance(problem, InvalidChange):
+    if isinstance(problem, followups.InvalidChange):
         return board_page(request, session, tab, None, status=409,
                           error=f"Could not {form.get('action')} this follow-up: {problem}.")
     return board_page(request, session, tab, None, status=400, error=describe(problem))
@@ -160,7 +158,7 @@ def _action_refused(request, session, problem: Problem) -> Response:
 @dashboard.form("/dashboard/followups/{followup_id}", on_problem=_action_refused)
 def dashboard_followup_action(request, session, form: dict, followup_id):
     """A board button (claim, contact, resolve) as the signed-in lead; 303 back to the board."""
-    action = validate(FollowUpAction, form)
-    data.perform(action, unquote(followup_id), owner=session.owner, by=session.email)
+    action = validate(insight.FollowUpAction, form)
+    insight.dashboard.perform(action, unquote(followup_id), owner=session.owner, by=session.email)
     return edge.see_other(request, "/dashboard/followups?" + urlencode({"tab": action.tab,
-                                                                       "done": data.DONE[action.action]}))
+                                                                       "done": insight.dashboard.DONE[action.action]}))

@@ -8,17 +8,19 @@ stage's bootstrap sets these variables per stage.
 """
 from __future__ import annotations
 
+import functools
 import os
+import time
 
 from chalice import Blueprint, Rate
 from chalice.app import SNSEvent, SQSEvent
 
-from chalicelib.contacts import bounces, sms_replies
-from chalicelib.delivery import SendReminder, SendSurvey, handle_reminder, handle_send
-from chalicelib.followups import HandleResponse, SendResurvey
-from chalicelib.followups import escalate_overdue as escalate
-from chalicelib.followups import handle_response, handle_resurvey
-from chalicelib.platform import jobs, telemetry
+import chalicelib.contacts as contacts
+import chalicelib.delivery as delivery
+import chalicelib.followups as followups
+import chalicelib.insight as insight
+from chalicelib.platform import clock, jobs, telemetry
+from chalicelib.storage import timers
 
 JOBS_QUEUE = os.environ.get("CLOSELOOP_JOBS_QUEUE_NAME", "closeloop-jobs")
 # The topic AWS End User Messaging publishes inbound SMS (replies to our texts) to.
@@ -26,9 +28,24 @@ SMS_REPLIES_TOPIC = os.environ.get("CLOSELOOP_SMS_REPLIES_TOPIC_NAME", "closeloo
 # The topic SES publishes bounce and complaint notifications to.
 SES_NOTICES_TOPIC = os.environ.get("CLOSELOOP_SES_NOTICES_TOPIC_NAME", "closeloop-ses-notices")
 
-# Every kind of job on the queue, and the room's handler that runs it.
-JOB_HANDLERS = {SendSurvey: handle_send, HandleResponse: handle_response, SendResurvey: handle_resurvey,
-                SendReminder: handle_reminder}
+
+@functools.cache
+def job_handlers() -> dict:
+    """Every kind of job on the queue, and the room's handler that runs it: loaded by the first job
+    or timer, not at import (a survey page's cold start needs none of them)."""
+    return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
+            followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey}
+
+
+def __getattr__(name: str):
+    if name == "JOB_HANDLERS":  # the same, as a module constant
+        return job_handlers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The timers leave the escalation run this much of the minute's invocation (or half of it).
+_ESCALATION_RESERVE_SECONDS = 10
+_COMPACTION_RESERVE_SECONDS = 3  # and compaction leaves this (or half), time to answer (a fold is one transaction)
 
 events = Blueprint("app")
 
@@ -38,22 +55,33 @@ events = Blueprint("app")
 # Failures are still reported per record (platform/jobs.py: run_batch), so a larger batch stays correct.
 @events.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
 def handle_job(event: SQSEvent):
-    return jobs.run_batch(event, JOB_HANDLERS, before=lambda job: telemetry.correlate(telemetry.correlation_of(job)))
+    return jobs.run_batch(event, job_handlers(), before=lambda job: telemetry.correlate(telemetry.correlation_of(job)))
 
 
 @events.on_sns_message(topic=SES_NOTICES_TOPIC)
 def handle_ses_notice(event: SNSEvent):
     """SES bounce and complaint notifications feed the suppression ledger (contacts/bounces.py)."""
-    bounces.handle(event.message)
+    contacts.bounces.handle(event.message)
 
 
 @events.on_sns_message(topic=SMS_REPLIES_TOPIC)
 def handle_sms_reply(event: SNSEvent):
     """A customer texted us: STOP/HELP/START, a score, or anything else (contacts/sms_replies.py)."""
-    sms_replies.handle(event.message)
+    contacts.sms_replies.handle(event.message)
 
 
 @events.schedule(Rate(1, unit=Rate.MINUTES))
 def escalate_overdue(event):
-    """Every minute: escalate each follow-up past its deadline, once (followups/escalation.py)."""
-    return escalate(time_left_ms=event.context.get_remaining_time_in_millis()).as_dict()
+    """Every minute: queue the jobs whose timers are due (storage/timers.py: reminders, re-surveys,
+    sends planned for later), then escalate each follow-up past its deadline, once
+    (followups/escalation.py), then, once an hour, compact the report counters of closed days
+    (insight/compaction.py). The timers go first: each costs a queued message, not a wait."""
+    context = event.context
+    seconds = context.get_remaining_time_in_millis() / 1000
+    stop_at = time.monotonic() + max(seconds - _ESCALATION_RESERVE_SECONDS, seconds / 2)
+    fired = timers.fire_due(clock.now(), job_handlers(), keep_going=lambda: time.monotonic() < stop_at)
+    escalated = followups.escalate_overdue(time_left_ms=context.get_remaining_time_in_millis()).as_dict()
+    seconds = context.get_remaining_time_in_millis() / 1000
+    finish_by = time.monotonic() + max(seconds - _COMPACTION_RESERVE_SECONDS, seconds / 2)
+    compacted = insight.compact_if_due(keep_going=lambda: time.monotonic() < finish_by)
+    return {**escalated, "timers_fired": fired, "reports_compacted": compacted}

@@ -13,13 +13,11 @@ from typing import Optional
 
 from chalice import Response
 
-from chalicelib.contacts import unsubscribe
+import chalicelib.contacts as contacts
+import chalicelib.surveys as surveys
 from chalicelib.platform import edge
 from chalicelib.platform.errors import InvalidInput, Problem
 from chalicelib.platform.validation import validate
-from chalicelib.surveys import (
-    InvalidScore, ResponseForm, SurveyExpired, SurveyNotFound, pages, respond, scanners, view_page,
-)
 
 PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"]
 
@@ -27,15 +25,15 @@ PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "
 def _error_page(problem: Problem) -> Response:
     """A survey link's problem as a page."""
     accept_language = survey_pages.current_request.headers.get("accept-language")
-    if isinstance(problem, SurveyExpired):
-        return edge.html(pages.expired(problem.survey))
-    if isinstance(problem, InvalidScore):
-        return edge.html(pages.bad_score(problem))
+    if isinstance(problem, surveys.SurveyExpired):
+        return edge.html(surveys.pages.expired(problem.survey))
+    if isinstance(problem, surveys.InvalidScore):
+        return edge.html(surveys.pages.bad_score(problem))
     if isinstance(problem, InvalidInput):  # a form we cannot read: the field's error, as the API words it
         first = problem.fields[0] if problem.fields else None
-        return edge.html(pages.bad_form(accept_language, f"{first['field']}: {first['message']}" if first
+        return edge.html(surveys.pages.bad_form(accept_language, f"{first['field']}: {first['message']}" if first
                                         else problem.message))
-    return edge.html(pages.not_found(accept_language))
+    return edge.html(surveys.pages.not_found(accept_language))
 
 
 survey_pages = edge.Routes(__name__, answer=_error_page)
@@ -60,8 +58,8 @@ def honeypot(token):
 def confirm_score(token, score):
     """The landing page confirms its score by itself once it has been visible for a moment (JSON)."""
     request = survey_pages.current_request
-    form = validate(ResponseForm, {**edge.json_object(request), "score": _score(score)})
-    outcome = respond(token, form, request.headers.get("user-agent", ""), explicit=False)
+    form = validate(surveys.ResponseForm, {**edge.json_object(request), "score": _score(score)})
+    outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=False)
     return Response(status_code=200, body={"recorded": outcome.counted,
                                            "score": outcome.survey.score if outcome.counted else None})
 
@@ -70,21 +68,21 @@ def confirm_score(token, score):
 def submit_response(token):
     """The page's form: a score (possibly changed) and a comment, submitted by the person."""
     request = survey_pages.current_request
-    outcome = respond(token, edge.form_body(request, ResponseForm), request.headers.get("user-agent", ""),
-                      explicit=True)
-    return edge.html(pages.thanks(outcome.survey, token, outcome.counted))
+    outcome = surveys.respond(token, edge.form_body(request, surveys.ResponseForm),
+                              request.headers.get("user-agent", ""), explicit=True)
+    return edge.html(surveys.pages.thanks(outcome.survey, token, outcome.counted))
 
 
 def _show(token: str, score_text: Optional[str], honeypot: bool = False) -> Response:
     """GET/HEAD of a survey link: serve the page and keep the evidence; never count a response."""
     request = survey_pages.current_request
-    score = scanners.HONEYPOT if honeypot else _score(score_text) if score_text is not None else None
-    view = view_page(token, score, request.method, request.headers.get("user-agent", ""))
-    if request.method == "HEAD" or score == scanners.HONEYPOT:
+    score = surveys.scanners.HONEYPOT if honeypot else _score(score_text) if score_text is not None else None
+    view = surveys.view_page(token, score, request.method, request.headers.get("user-agent", ""))
+    if request.method == "HEAD" or score == surveys.scanners.HONEYPOT:
         return edge.empty_html()
     if score is None:
-        return edge.html(pages.choose(view.survey, token, view.open_id))
-    return edge.html(pages.landing(view.survey, token, view.open_id, score))
+        return edge.html(surveys.pages.choose(view.survey, token, view.open_id))
+    return edge.html(surveys.pages.landing(view.survey, token, view.open_id, score))
 
 
 def _score(text: str) -> int:
@@ -92,7 +90,7 @@ def _score(text: str) -> int:
     # ASCII digits only: str.isdigit() also accepts "²" or "--1", which int() then refuses.
     if re.fullmatch(r"[0-9]{1,3}", text):
         return int(text)
-    raise SurveyNotFound()
+    raise surveys.SurveyNotFound()
 
 
 # --- email opt-out (RFC 8058; contacts/unsubscribe.py) -------------------------------------------
@@ -101,7 +99,7 @@ def _score(text: str) -> int:
 def unsubscribe_page(token):
     """A confirmation page with a button: a visit (or a mail scanner's fetch) unsubscribes nobody."""
     survey = _email_survey(token)
-    response = edge.html(unsubscribe.confirmation_page(survey, done=False))
+    response = edge.html(contacts.unsubscribe.confirmation_page(survey, done=False))
     if survey_pages.current_request.method == "HEAD":
         response.body = ""
     return response
@@ -111,11 +109,11 @@ def unsubscribe_page(token):
 def unsubscribe_now(token):
     """One-click unsubscribe (a mail client's POST of List-Unsubscribe=One-Click, or the page's
     button): the body is not needed; RFC 8058's field, the page's form or nothing mean the same."""
-    return edge.html(unsubscribe.unsubscribe(_email_survey(token)))
+    return edge.html(contacts.unsubscribe.unsubscribe(_email_survey(token)))
 
 
 def _email_survey(token: str):
-    survey = unsubscribe.email_survey(token)
+    survey = contacts.unsubscribe.email_survey(token)
     if survey is None:
-        raise SurveyNotFound()
+        raise surveys.SurveyNotFound()
     return survey

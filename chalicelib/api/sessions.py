@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from chalice import Response
 
-from chalicelib.leads import DASHBOARD, SESSION_VALUE, LeadSession, current_session, end_session
+import chalicelib.leads as leads
 from chalicelib.platform import clock, edge, i18n
 from chalicelib.platform.errors import Problem
 from chalicelib.platform.rendering import page
@@ -32,19 +32,19 @@ def cookie_value(request) -> Optional[str]:
     header = request.headers.get("cookie")
     for pair in (header or "").split(";"):
         name, _, value = pair.strip().partition("=")
-        if name == COOKIE and SESSION_VALUE.fullmatch(value.strip('"')):
+        if name == COOKIE and leads.SESSION_VALUE.fullmatch(value.strip('"')):
             return value.strip('"')
     return None
 
 
-def current(request) -> Optional[LeadSession]:
+def current(request) -> Optional[leads.LeadSession]:
     """The request's session; None when there is no cookie, or it is forged, expired or its lead removed."""
-    return current_session(cookie_value(request))
+    return leads.current_session(cookie_value(request))
 
 
 def end(request) -> None:
     """Sign out: the session's item is deleted, so its cookie stops working even if a copy survives."""
-    end_session(cookie_value(request))
+    leads.end_session(cookie_value(request))
 
 
 def set_cookie(value: str, expires_at: datetime) -> str:
@@ -61,7 +61,7 @@ def clear_cookie() -> str:
 def safe_next(value: Optional[str]) -> str:
     """Where to go after signing in: `value` if it is a dashboard path of this app, else the dashboard.
     A full URL, a protocol-relative `//host` or any other path is ignored (no open redirect)."""
-    return value if value and len(value) <= 512 and _NEXT.fullmatch(value) and "//" not in value else DASHBOARD
+    return value if value and len(value) <= 512 and _NEXT.fullmatch(value) and "//" not in value else leads.DASHBOARD
 
 
 def signin_redirect(request, next_path: Optional[str] = None) -> Response:
@@ -100,7 +100,7 @@ def request_path(request) -> str:
     return path + (f"?{urlencode(pairs)}" if pairs else "")
 
 
-OnProblem = Callable[[Any, LeadSession, Problem], Response]
+OnProblem = Callable[[Any, "leads.LeadSession", Problem], Response]
 
 
 class LeadRoutes(edge.Routes):
@@ -139,7 +139,7 @@ class LeadRoutes(edge.Routes):
         return decorate
 
 
-def _checked_form(request, session: LeadSession):
+def _checked_form(request, session: leads.LeadSession):
     """The form's fields, or the refusal: 400 when it cannot be read, 403 without the session's CSRF
     token or from another site."""
     try:

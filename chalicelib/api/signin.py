@@ -11,8 +11,8 @@ from typing import Optional
 
 from chalice import Response
 
+import chalicelib.leads as leads
 from chalicelib.api.sessions import LeadRoutes, clear_cookie, current, end, refused, safe_next, same_origin, set_cookie
-from chalicelib.leads import DASHBOARD, LINK_MINUTES, SPENT, SignInForm, link_lead, send_link, spend_link, start_session
 from chalicelib.platform import edge, i18n
 from chalicelib.platform.errors import Problem
 from chalicelib.platform.rendering import page
@@ -25,7 +25,7 @@ PAGE_FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "
 def _unreadable(problem: Problem) -> Response:
     """A sign-in form that does not validate: the form again, naming the field (400)."""
     field = problem.fields[0] if problem.fields else {"field": "body", "message": problem.message}
-    return _form(signin.current_request, DASHBOARD, 400, error=f"{field['field']}: {field['message']}")
+    return _form(signin.current_request, leads.DASHBOARD, 400, error=f"{field['field']}: {field['message']}")
 
 
 signin = LeadRoutes(__name__, answer=_unreadable)
@@ -48,18 +48,18 @@ def signin_request_link():
     request = signin.current_request
     if not same_origin(request):
         return refused(403, "This form came from another site", "Open the sign-in page and try again.")
-    form = edge.form_body(request, SignInForm)
-    send_link(form.email, edge.base_url(request), safe_next(form.next))
-    return edge.html(page("signin_sent.html", i18n.ENGLISH, 200, email=form.email, minutes=LINK_MINUTES))
+    form = edge.form_body(request, leads.SignInForm)
+    leads.send_link(form.email, edge.base_url(request), safe_next(form.next))
+    return edge.html(page("signin_sent.html", i18n.ENGLISH, 200, email=form.email, minutes=leads.LINK_MINUTES))
 
 
 @signin.route("/signin/{token}", methods=["GET"])
 def signin_link(token):
     """The link from the email: "Sign in as <email>" and a button. A visit (or a mail scanner) spends nothing."""
     request = signin.current_request
-    email = link_lead(token)
+    email = leads.link_lead(token)
     if email is None:
-        return _form(request, DASHBOARD, 410, error=SPENT)
+        return _form(request, leads.DASHBOARD, 410, error=leads.SPENT)
     next_path = safe_next((request.query_params or {}).get("next"))
     return edge.html(page("signin_confirm.html", i18n.ENGLISH, 200, email=email, next=next_path))
 
@@ -70,15 +70,15 @@ def signin_use_link(token):
     request = signin.current_request
     if not same_origin(request):
         return refused(403, "This form came from another site", "Open the link from your email again.")
-    lead = spend_link(token)
+    lead = leads.spend_link(token)
     if lead is None:
-        return _form(request, DASHBOARD, 410, error=SPENT)
+        return _form(request, leads.DASHBOARD, 410, error=leads.SPENT)
     try:
         fields = edge.form_fields(request)
     except Problem:
         fields = {}  # the link alone signs in; a `next` we cannot read lands on the dashboard
     end(request)  # a session this browser had before is not left behind, still valid
-    value, session = start_session(lead)
+    value, session = leads.start_session(lead)
     log.info("a lead signed in to the dashboard")
     response = edge.see_other(request, safe_next(fields.get("next") or (request.query_params or {}).get("next")))
     response.headers["Set-Cookie"] = set_cookie(value, session.expires_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.integrations import receive
+import chalicelib.integrations as integrations
 from chalicelib.platform import edge
 
 webhooks = edge.Routes(__name__)
@@ -30,5 +30,5 @@ def freshdesk_webhook():
 
 def _receive(product: str) -> Response:
     request = webhooks.current_request
-    status, body = receive(product, request.headers, request.raw_body or b"", edge.base_url(request))
+    status, body = integrations.receive(product, request.headers, request.raw_body or b"", edge.base_url(request))
     return Response(status_code=status, body=body, headers={"Content-Type": "application/json"})

@@ -7,7 +7,7 @@ Other rooms use the names below, nothing else.
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "jobs": ("SendReminder", "SendSlot", "SendSurvey"),
+    "jobs": ("SendReminder", "SendSlot", "SendSurvey", "reminder_timer"),
     "sending": ("ProviderError", "handle_send", "mark_sent", "sms_window_delay"),
     "reminders": ("handle_reminder",),
     "content": ("first_name", "translator_for"),

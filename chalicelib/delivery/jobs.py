@@ -1,9 +1,14 @@
-"""The delivery jobs on the queue (chalicelib/platform/jobs.py): send a survey, remind once."""
+"""The delivery jobs on the queue (chalicelib/platform/jobs.py): send a survey, remind once; and
+the timer that brings the reminder."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Literal, Optional
 
 from pydantic import BaseModel
+
+from chalicelib.platform.settings import get_settings
+from chalicelib.storage import timers
 
 
 class SendSlot(BaseModel):
@@ -24,3 +29,10 @@ class SendReminder(BaseModel):
     survey_id: str
     attempt: int = 0
     send_slot: Optional[SendSlot] = None
+
+
+def reminder_timer(survey_id: str, sent_at: datetime) -> Optional[dict]:
+    """The timer of a sent survey's one reminder (`reminder_after_seconds` after the send), or None
+    when reminders are off. It rides on the survey item (delivery/reminders.py decides at its time)."""
+    after = get_settings().reminder_after_seconds
+    return timers.timer(SendReminder(survey_id=survey_id), sent_at + timedelta(seconds=after)) if after else None

@@ -1,8 +1,8 @@
 """The one reminder of a sent survey that has no response yet.
 
-A successful send queues a SendReminder job with `reminder_after_seconds` of delay (0: reminders
-are off); SQS delays stop at 15 minutes, so the job hops until `sent_at + reminder_after_seconds`.
-When due, the reminder goes only if the survey is still `sent` (no response, not withdrawn to
+A successful send sets the reminder's timer on the survey, `reminder_after_seconds` after it (0:
+reminders are off; delivery/jobs.py, storage/timers.py); an answer, a cancel or an erasure takes
+it off. When due, the reminder goes only if the survey is still `sent` (no response, not withdrawn to
 another state), not expired, and its contact is not in the suppression ledger (the same check a
 send makes). It is the same survey sent again with reminder wording and a new token of its own,
 through the same send path as the survey (delivery/sending.py, send_once), and it goes at most once: a
@@ -21,8 +21,9 @@ from chalicelib.delivery.jobs import SendReminder
 from chalicelib.delivery.sending import ProviderError, send_once, sms_window_delay
 from chalicelib.platform import clock, jobs
 from chalicelib.platform.settings import get_settings
+from chalicelib.storage import timers
 from chalicelib.storage.steps import StepInterrupted
-from chalicelib.surveys import SurveyRepository, SurveyStatus
+from chalicelib.surveys import SurveyRepository, SurveyStatus, survey_key
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,12 @@ def handle_reminder(job: SendReminder) -> str:
     now = clock.now()
     if now >= survey.expires_at:
         return "no reminder: expired"
-    if jobs.wait_until(job, survey.sent_at + timedelta(seconds=settings.reminder_after_seconds), now):
+    # A job queued before timers (a hop of the old chain) waits for its time as a timer now.
+    if timers.wait_until(job, survey.sent_at + timedelta(seconds=settings.reminder_after_seconds), now,
+                         survey_key(survey.survey_id)):
         return "not due yet"
     wait = sms_window_delay(survey, now, settings)  # SMS quiet hours, as for the survey
-    if wait > 0:
-        jobs.enqueue(job, wait)
+    if timers.wait_until(job, now + timedelta(seconds=wait), now, survey_key(survey.survey_id)):
         return "deferred: quiet hours"
     entry = suppression_for_survey(survey.customer, survey.channel)
     if entry is not None:

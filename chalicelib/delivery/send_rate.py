@@ -3,13 +3,14 @@
 SES accepts at most the account's maximum send rate and refuses the rest ("Throttling: Maximum
 sending rate exceeded"); SNS has an SMS throughput of its own. Every survey or reminder send,
 first try or retry, reserves a moment as it starts (delivery.send_once, the one way a message
-goes out): the channel's next free moment, 1/rate after the last one reserved, or now when the
+goes out): the channel's next free moment, a step after the last one reserved, or now when the
 channel is idle. One DynamoDB item per channel holds it (`SendMoments.reserve`: one
-conditional UpdateItem, two after an idle spell), shared by every handler however many run at
-once. Moments are evenly spaced, so any second holds at most the rate, wherever it starts.
+conditional UpdateItem, two when the regime changes between idle and busy), shared by every
+handler however many run at once. Moments are evenly spaced a little wider than 1/rate (step_us),
+so that any second holds at most the rate, wherever it starts, even with sends a little late.
 
 A moment at most WAIT_AT_MOST_SECONDS ahead is waited for in the handler, right before the
-provider call (the send's own writes and rendering happen during the wait). A later one is waited
+provider call (the message is built before the wait, so nothing slow comes between). A later one is waited
 for on the queue: the job goes back with the moment it reserved (`SendSlot`), timed to come back
 a second or two before it (SQS delays are whole seconds, and the queue may be a little late), and
 then sends without reserving again. A burst of any size thus costs one reservation per message
@@ -20,6 +21,7 @@ message never crowds the moments of the ones after it; the lapsed moment goes un
 
 The rate is `email_max_per_second` / `sms_max_per_second` (any positive number: 14, 14.5, 0.5
 for one message every 2 seconds); moments are whole microseconds, rounded so as never to exceed it.
+The stream then runs at rate / 1.05, and no one-second window holds more than the rate.
 """
 from __future__ import annotations
 
@@ -83,47 +85,67 @@ def rate_of(channel: Channel, settings: Settings) -> float:
     return settings.email_max_per_second if Channel(channel) is Channel.EMAIL else settings.sms_max_per_second
 
 
+# How long after its moment a send may still leave; a later one takes a fresh moment instead.
+LATE_ALLOWANCE_SECONDS = 0.05
+
+
 def step_us(per_second: float) -> int:
-    """Microseconds between two moments: rounded up, so the rate is never exceeded."""
-    return math.ceil(1_000_000 / per_second - 1e-6)
+    """Microseconds between two moments: (1 + LATE_ALLOWANCE_SECONDS) / rate, rounded up.
+
+    Sends leave between their moment and LATE_ALLOWANCE_SECONDS after it, so the r-th send after
+    any one leaves at least r x step - allowance = 1 s later: no second, wherever it starts, holds
+    more than the rate (SES counts requests in any one-second window). The price: the stream runs
+    at rate / 1.05."""
+    return math.ceil(1_000_000 * (1 + LATE_ALLOWANCE_SECONDS) / per_second - 1e-6)
 
 
 def late_allowance(per_second: float) -> float:
-    """How long after its moment a send may still leave: one step, and at least 0.1 s. Any second
-    then holds at most the rate and the few sends late by up to this much."""
-    return max(1 / per_second, 0.1)
+    """How long after its moment a send may still leave (the same at every rate; see step_us)."""
+    return LATE_ALLOWANCE_SECONDS
 
 
 class SendMoments(Repository):
     """Item: pk=SENDRATE#<channel>, sk=SENDRATE; `next_us`, the channel's next free send moment
     (epoch microseconds)."""
 
+    # The last moment this container reserved, per channel: while it is ahead of now a backlog is
+    # booked, so the next reservation tries "after the last one" first, else "now" first. Each
+    # way is one conditional UpdateItem; guessing right saves the one that would have failed.
+    _last_us: dict[str, int] = {}
+
     def reserve(self, channel: str, now_us: int, step_us: int) -> int:
         """Reserve `channel`'s next free send moment (epoch microseconds) and return it: `step_us`
         after the one reserved before it, or `now_us` when that one is past (atomic across all
-        callers). One UpdateItem while a backlog is booked ahead; two when the channel was idle."""
+        callers). One UpdateItem when the guess above is right, two when it is not."""
         item = ItemKey("SENDRATE#" + channel, "SENDRATE")
         names, values = {"#next": "next_us"}, {":now": now_us, ":step": step_us}
+
+        def booked_ahead() -> int:  # the moment after the last one reserved
+            updated = self.table.update(item, "SET #next = #next + :step", "#next >= :now", names, values,
+                                        returns="UPDATED_NEW")
+            return int(updated["next_us"]) - step_us
+
+        def idle() -> int:  # now
+            self.table.update(item, "SET #next = :now + :step", "attribute_not_exists(#next) OR #next < :now",
+                              names, values)
+            return now_us
+
+        ways = (booked_ahead, idle) if self._last_us.get(channel, 0) >= now_us else (idle, booked_ahead)
         for _ in range(_RESERVE_ROUNDS):
-            try:  # booked ahead: the moment after the last one
-                updated = self.table.update(item, "SET #next = #next + :step", "#next >= :now", names, values,
-                                            returns="UPDATED_NEW")
-                return int(updated["next_us"]) - step_us
-            except ConditionFailed:
-                pass
-            try:  # idle: now
-                self.table.update(item, "SET #next = :now + :step", "attribute_not_exists(#next) OR #next < :now",
-                                  names, values)
-                return now_us
-            except ConditionFailed:  # another caller moved it meanwhile: the first way, again
-                pass
+            for way in ways:
+                try:
+                    moment = way()
+                except ConditionFailed:  # the other way, or another caller moved it meanwhile
+                    continue
+                SendMoments._last_us[channel] = moment
+                return moment
         raise ConditionFailed(f"the {channel} send-rate moment kept changing")
 
 
 def take_slot(channel: Channel, settings: Optional[Settings] = None, booked: Optional[SendSlot] = None,
               moments: Optional[SendMoments] = None) -> Slot:
     """A moment for a send about to start: `booked`, the job's own, unless it lapsed; else a fresh
-    reservation (one DynamoDB write, two after an idle spell)."""
+    reservation (one DynamoDB write, sometimes two)."""
     settings = settings or get_settings()
     per_second = rate_of(channel, settings)
     now = clock.now().timestamp()

@@ -13,7 +13,7 @@ hours (delivery/quiet_hours.py), and its contact is not in the suppression ledge
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,10 +21,11 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.contacts import SmsRecords, count_suppressed, describe_suppression, suppression_for_survey
 from chalicelib.delivery import email, quiet_hours, send_rate, sms
-from chalicelib.delivery.jobs import SendReminder, SendSlot, SendSurvey
+from chalicelib.delivery.jobs import SendSlot, SendSurvey, reminder_timer
 from chalicelib.insight import sent_changes
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.settings import Settings, get_settings
+from chalicelib.storage import timers
 from chalicelib.storage.steps import StepInterrupted, run_once
 from chalicelib.storage.table import ConditionFailed
 from chalicelib.surveys import Channel, Survey, SurveyRepository, SurveyStatus, survey_key, tokens
@@ -70,17 +71,16 @@ def handle_send(job: SendSurvey) -> str:
         except ConditionFailed:
             return "erased; being sent elsewhere"
         return "suppressed: erased"
-    if jobs.wait_until(job, survey.send_at, now):
+    if timers.wait_until(job, survey.send_at, now, survey_key(survey.survey_id)):
         return "not due yet"
     if now >= survey.expires_at:
         surveys.mark_failed(survey.survey_id, "the response window ended before the survey could be sent")
         log.warning("survey %s failed: the response window ended before it could be sent", survey.survey_id)
         telemetry.count("SurveysFailed", reason="expired")
         return "failed: expired"
-    # SMS quiet hours: defer (hop through the queue) to the next allowed instant, never drop.
+    # SMS quiet hours: wait for the next allowed instant, never drop.
     wait = sms_window_delay(survey, now, settings)
-    if wait > 0:
-        jobs.enqueue(job, wait)
+    if timers.wait_until(job, now + timedelta(seconds=wait), now, survey_key(survey.survey_id)):
         return "deferred: quiet hours"
     # The ledger again, right before the send: the contact may have opted out since acceptance.
     entry = suppression_for_survey(survey.customer, survey.channel)
@@ -117,15 +117,14 @@ def handle_send(job: SendSurvey) -> str:
         return "already sent"
     log.info("survey %s sent", survey.survey_id, extra={"channel": survey.channel.value, "attempt": job.attempt})
     telemetry.count("SurveysSent", channel=survey.channel.value)
-    if settings.reminder_after_seconds:
-        # One reminder if no response comes (delivery/reminders.py decides when it is due).
-        jobs.enqueue(SendReminder(survey_id=survey.survey_id), settings.reminder_after_seconds)
     return "sent"
 
 
 def mark_sent(survey: Survey, at: datetime, message_id: str, repository: Optional[SurveyRepository] = None) -> None:
-    """`survey` (as the send read it) went out at `at`: the report counters count the send in the same write."""
-    (repository or SurveyRepository()).mark_sent(survey.survey_id, at, message_id, sent_changes(survey, at))
+    """`survey` (as the send read it) went out at `at`: the report counters count the send, and the
+    timer of its one reminder is set (delivery/reminders.py decides at its time), in the same write."""
+    (repository or SurveyRepository()).mark_sent(survey.survey_id, at, message_id, sent_changes(survey, at),
+                                                 reminder_timer(survey.survey_id, at))
 
 
 def sms_window_delay(survey: Survey, now: datetime, settings: Settings | None = None) -> float:
@@ -157,27 +156,33 @@ def send_once(survey: Survey, settings: Settings, step: str, complete: Callable[
     slot = send_rate.take_slot(survey.channel, settings, booked)
     if slot.defer:
         raise send_rate.Deferred(slot.defer, slot.booking)
-    return run_once(survey_key(survey.survey_id), step, lambda: _send(survey, settings, reminder=reminder, slot=slot),
-                    lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete_with=complete)
+    # This message's token; its hash makes it valid in the same write that takes the step's lease.
+    issued = tokens.issue(survey.survey_id)
+    return run_once(survey_key(survey.survey_id), step,
+                    lambda: _send(survey, settings, issued.token, reminder=reminder, slot=slot),
+                    lease_seconds=SEND_LEASE_SECONDS, if_interrupted="give_up", complete_with=complete,
+                    with_claim=SurveyRepository.token_hash_added(issued.secret_hash))
 
 
-def _send(survey: Survey, settings: Settings, reminder: bool = False, slot: Optional[send_rate.Slot] = None) -> str:
-    """Issue this message's token, make it valid, then send; returns the provider's message id.
+def _send(survey: Survey, settings: Settings, token: str, reminder: bool = False,
+          slot: Optional[send_rate.Slot] = None) -> str:
+    """Send the message with `token` (already valid); returns the provider's message id.
     `reminder`: the survey's one reminder (same survey, its own token, reminder wording); `slot`:
     its moment in the sending rate, waited for right before the provider call."""
-    issued = tokens.issue(survey.survey_id)
-    SurveyRepository().add_token_hash(survey.survey_id, issued.secret_hash)
     if survey.channel is Channel.SMS:
         # An SMS reply with a score answers the survey most recently texted to the number; noted
         # before the text goes, since a quick customer can answer before the send call returns.
         SmsRecords().note_latest(survey.customer.phone, survey.survey_id, clock.now())
     channel = email if survey.channel is Channel.EMAIL else sms
+    try:
+        deliver = channel.prepare(survey, settings, token, reminder=reminder)  # built before the wait
+    except ValueError as error:  # the message cannot be built (an SMS link too long for one segment)
+        raise ProviderError(error) from error
     if slot is not None:
         send_rate.wait_for(slot, retake=lambda: send_rate.take_slot(survey.channel, settings))
     try:
-        return channel.send(survey, settings, issued.token, reminder=reminder)
-    except (ClientError, BotoCoreError, OSError, ValueError) as error:
-        # ValueError: the message cannot be built (an SMS link too long for one segment).
+        return deliver()
+    except (ClientError, BotoCoreError, OSError) as error:
         raise ProviderError(error) from error
 
 

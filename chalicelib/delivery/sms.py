@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Optional
+from typing import Callable, Optional
 
 from chalicelib.delivery.content import MessageContext
 from chalicelib.platform import aws
@@ -83,8 +83,12 @@ def compose(survey: Survey, token: str, settings: Settings, reminder: bool = Fal
 
 
 def send(survey: Survey, settings: Settings, token: str, reminder: bool = False) -> str:
-    response = aws.client("sns").publish(
-        PhoneNumber=survey.customer.phone, Message=compose(survey, token, settings, reminder=reminder),
-        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
-    )
-    return response["MessageId"]
+    return prepare(survey, settings, token, reminder)()
+
+
+def prepare(survey: Survey, settings: Settings, token: str, reminder: bool = False) -> Callable[[], str]:
+    """The text, built now; the call that sends it, to make at its send-rate moment."""
+    request = {"PhoneNumber": survey.customer.phone, "Message": compose(survey, token, settings, reminder=reminder),
+               "MessageAttributes": {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}}
+    client = aws.client("sns")
+    return lambda: client.publish(**request)["MessageId"]

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Optional
 
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus
-from chalicelib.followups.recovery import schedule_resurvey
+from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.followups.routing import get_routing
 from chalicelib.platform import clock
@@ -146,14 +146,15 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
         updated = apply(current, requested, by, clock.now())
         if updated is current:
             return current
+        if updated.status is S.RESOLVED and current.status is not S.RESOLVED:
+            # Its re-survey's timer rides on the follow-up from this write on (recovery.py).
+            updated = updated.model_copy(update={"resurvey_due_at": resurvey_due(updated.closed_at)})
         try:
             repository.save(updated, current.version)
         except ConditionFailed:
             if attempt == 2:
                 raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
             continue
-        if updated.status is S.RESOLVED and current.status is not S.RESOLVED:
-            schedule_resurvey(updated)
         return updated
     raise AssertionError("unreachable")
 

@@ -57,6 +57,8 @@ class FollowUp(BaseModel):
     resurvey_score: Optional[int] = None
     recovered: Optional[bool] = None
     resurvey_resolved: Optional[bool] = None   # the customer's "Was your issue resolved?" answer
+    # When the re-survey goes once resolved: the follow-up's timer until the re-survey is made.
+    resurvey_due_at: Optional[UtcTime] = None
     # Where the app was reached when the survey was made: the base of the follow-up's link in alerts.
     base_url: Optional[str] = None
     # Optimistic concurrency: every change is a conditional write on the version it read.

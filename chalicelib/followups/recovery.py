@@ -1,6 +1,6 @@
 """Did the recovery work? The re-survey after a resolved follow-up, its outcome, and the stats.
 
-    follow-up resolved ──SendResurvey (after resurvey_delay_seconds)──▶ re-survey
+    follow-up resolved ──its timer (resurvey_delay_seconds later)──▶ SendResurvey ──▶ re-survey
     re-survey response ──HandleResponse──▶ follow-up records resurvey_score, recovered, resurvey_resolved
 
 A re-survey is an ordinary Survey (same customer, channel, scale, agent and team as the one that
@@ -38,13 +38,11 @@ def resurvey_interaction_id(followup_id: str) -> str:
 
 # --- the re-survey -------------------------------------------------------------------------
 
-def schedule_resurvey(followup: FollowUp) -> bool:
-    """Called once a follow-up became resolved: queue its re-survey, if re-surveys are on."""
+def resurvey_due(resolved_at: datetime) -> Optional[datetime]:
+    """When the re-survey of a follow-up resolved at `resolved_at` goes, or None when re-surveys are
+    off. The follow-up carries it as its timer (followups/repository.py) until the re-survey is made."""
     settings = get_settings()
-    if not settings.resurvey_enabled:
-        return False
-    jobs.enqueue(SendResurvey(followup_id=followup.followup_id), settings.resurvey_delay_seconds)
-    return True
+    return resolved_at + timedelta(seconds=settings.resurvey_delay_seconds) if settings.resurvey_enabled else None
 
 
 def handle_resurvey(job: SendResurvey) -> str:
@@ -59,8 +57,12 @@ def handle_resurvey(job: SendResurvey) -> str:
     if followup.status is not FollowUpStatus.RESOLVED or followup.closed_at is None:
         return f"not resolved anymore ({followup.status.value})"
     now = clock.now()
-    due = followup.closed_at + timedelta(seconds=settings.resurvey_delay_seconds)
-    if jobs.wait_until(job, due, now):  # the follow-up may be reopened meanwhile: re-checked each hop
+    due = followup.resurvey_due_at or resurvey_due(followup.closed_at)
+    if due > now:
+        if followup.resurvey_due_at is None:  # resolved before timers: its queued hop becomes the timer
+            _update_followup(followups, followup.followup_id, lambda current: current.model_copy(
+                update={"resurvey_due_at": due, "version": current.version + 1})
+                if current.resurvey_due_at is None and current.status is FollowUpStatus.RESOLVED else None)
         return "not due yet"
     original = surveys.get(followup.survey_id)
     if original is None:

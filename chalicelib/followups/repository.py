@@ -6,7 +6,8 @@ Items
   due (due_pk=DUE, due_sk=<due_at>#<id>: follow-ups still open and not yet escalated, earliest
   deadline first; the escalation scan reads only what is due)
 - open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>   (while the follow-up is not closed)
-Both expire a retention period after the follow-up's opening. The follow-up item also holds the
+A resolved follow-up whose re-survey is still to come carries its timer instead of due keys
+(storage/timers.py), at `resurvey_due_at`. Both items expire a retention period after the opening. The follow-up item also holds the
 once-only step marks of its alerts and escalations (storage/steps.py).
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator, Optional
 
+from chalicelib.followups.jobs import SendResurvey
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpStatus
 from chalicelib.platform import clock
+from chalicelib.storage import timers
 from chalicelib.storage.repository import Repository
 from chalicelib.storage.schema import DUE_INDEX, FOLLOWUPS_INDEX
 from chalicelib.storage.table import TTL_ATTRIBUTE, ConditionFailed, ItemKey, alive, alive_filter, expiry_of, from_item
@@ -31,7 +34,7 @@ RETENTION_CLOCKS = {"FOLLOWUP": "opened_at", "OPENFOLLOWUP#": "opened_at"}
 # Follow-up fields that may be absent; saving a follow-up without them removes them.
 _OPTIONAL = ("comment", "customer_name", "agent", "team", "owner", "first_contact_at", "closed_at",
              "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "recovered", "base_url",
-             "resurvey_resolved", "due_pk", "due_sk")
+             "resurvey_resolved", "resurvey_due_at", "due_pk", "due_sk")
 
 
 def followup_key(followup_id: str) -> ItemKey:
@@ -47,6 +50,8 @@ def _item(followup: FollowUp) -> dict:
     values[TTL_ATTRIBUTE] = expiry_of(followup.opened_at)
     if followup.status not in CLOSED_STATUSES and followup.escalated_at is None:
         values.update(due_pk="DUE", due_sk=f"{clock.iso(followup.due_at)}#{followup.followup_id}")
+    elif followup.status is FollowUpStatus.RESOLVED and followup.resurvey_due_at and not followup.resurvey_id:
+        values.update(timers.timer(SendResurvey(followup_id=followup.followup_id), followup.resurvey_due_at))
     return values
 
 

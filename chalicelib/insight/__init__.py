@@ -1,5 +1,5 @@
 """Insight for support leads: report counters written with every send, open and response
-(counters), NPS and CSAT with their intervals (reports), the responses listing and CSV export
+(counters) and compacted once their days close (compaction), NPS and CSAT with their intervals (reports), the responses listing and CSV export
 (responses), the dashboard's figures and cards (dashboard) and charts (charts).
 
 Other rooms use the names below, nothing else.
@@ -7,6 +7,7 @@ Other rooms use the names below, nothing else.
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
+    "compaction": ("compact_if_due",),
     "counters": ("opened_changes", "opens_now", "response_changes", "sent_changes"),
     "queries": ("BoardQuery", "CommentQuery", "DashboardRange", "FollowUpAction", "ReportQuery",
                 "ResponseExportQuery", "ResponseQuery"),

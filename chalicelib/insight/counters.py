@@ -24,6 +24,11 @@ Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
   dimension's items would take the whole write rate on one key; SHARDS keys share it
   (docs/design.md). A report reads one Query per shard over its day range.
 
+Closed days are compacted (insight/compaction.py): their shard items are folded into one item per
+day and group, pk=AGG#<kind>#<dimension>#closed, and deleted. A late change to a closed day
+writes a shard item again, as any change does, and the next compaction folds it in too. A report
+reads the folded items and whatever shard items there are: days x groups, plus the open days'.
+
 Re-surveys (the survey after a resolved follow-up) count nothing: they measure the recovery
 (GET /v1/followups/stats), not the agent's service, and would count one customer twice.
 """
@@ -46,6 +51,11 @@ NO_GROUP = "(none)"  # the group of a survey without an agent or a team
 
 def counter_pk(kind: str, dimension: str, shard: int) -> str:
     return f"AGG#{kind}#{dimension}#{shard}"
+
+
+def closed_pk(kind: str, dimension: str) -> str:
+    """The partition of a dimension's folded counters of closed days (insight/compaction.py)."""
+    return f"AGG#{kind}#{dimension}#closed"
 
 
 def counter_sk(day: date, group: str) -> str:
@@ -127,16 +137,20 @@ class ReportCounters(Repository):
     """Reading the counter items back (their writes join the survey's transactions, above)."""
 
     def read(self, kind: str, dimension: str, first_day: date, last_day: date) -> Iterator[tuple[date, str, dict]]:
-        """(day, group, counts) of every counter item of a dimension in [first_day, last_day], one
-        per shard that has one: a Query per shard (SHARDS), paged past 1 MB."""
-        for shard in range(SHARDS):
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
-                # U+10FFFF sorts (as UTF-8) after every character a group name can hold.
-                "ExpressionAttributeValues": {":pk": counter_pk(kind, dimension, shard),
-                                              ":first": f"{first_day.isoformat()}#",
-                                              ":last": f"{last_day.isoformat()}#\U0010ffff"},
-            }
-            for item in self.table.query(**kwargs):
-                day, _, group = item["sk"].partition("#")
-                yield date.fromisoformat(day), group, {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        """(day, group, counts) of every counter item of a dimension in [first_day, last_day]: the
+        closed days' folded items (one Query), then any shard items (a Query per shard; the open
+        days' and late changes not folded yet), paged past 1 MB. A (day, group) may come several
+        times: its counts add up."""
+        for pk in [closed_pk(kind, dimension)] + [counter_pk(kind, dimension, shard) for shard in range(SHARDS)]:
+            yield from self.rows(pk, first_day, last_day)
+
+    def rows(self, pk: str, first_day: date, last_day: date) -> Iterator[tuple[date, str, dict]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            # U+10FFFF sorts (as UTF-8) after every character a group name can hold.
+            "ExpressionAttributeValues": {":pk": pk, ":first": f"{first_day.isoformat()}#",
+                                          ":last": f"{last_day.isoformat()}#\U0010ffff"},
+        }
+        for item in self.table.query(**kwargs):
+            day, _, group = item["sk"].partition("#")
+            yield date.fromisoformat(day), group, {k: v for k, v in item.items() if k not in ("pk", "sk")}

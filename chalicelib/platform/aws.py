@@ -12,6 +12,10 @@ from botocore.config import Config
 
 # Standard retry mode backs off on throttling and transient errors inside each call.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+# DynamoDB checks every request itself and answers a ValidationException naming the parameter;
+# botocore's own check of the same, before sending, took 0.4 ms of each call on the response path
+# (make bench: throughput), a tenth of recording a response.
+_SERVER_VALIDATES = {"dynamodb"}
 
 
 @functools.cache
@@ -21,7 +25,8 @@ def _session() -> boto3.session.Session:
 
 @functools.cache
 def client(service: str):
-    return _session().client(service, config=_CLIENT_CONFIG)
+    config = _CLIENT_CONFIG.merge(Config(parameter_validation=False)) if service in _SERVER_VALIDATES else _CLIENT_CONFIG
+    return _session().client(service, config=config)
 
 
 def reset_clients() -> None:

@@ -3,15 +3,15 @@
 One SQS queue carries every job as `{"job": {"kind": ..., ...}}`. Each room defines the jobs it
 handles (delivery/jobs.py, followups/jobs.py) as pydantic models told apart by `kind`; the queue
 handler (chalicelib/api/events.py) names the handler of each, and every message is re-validated
-against them. Delays beyond SQS's 15-minute maximum are reached by re-enqueueing, so a survey
-scheduled days ahead simply hops until it is due.
+against them. A job waits on the queue for at most SQS's 15-minute delay; a longer wait is a timer
+on the item the job concerns (storage/timers.py).
 """
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
-from datetime import datetime
 from typing import Annotated, Any, Callable, Iterable, Mapping, Optional, Union
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
@@ -22,6 +22,7 @@ from chalicelib.platform.settings import get_settings
 log = logging.getLogger(__name__)
 
 MAX_DELAY_SECONDS = 900
+BATCH = 10  # messages SQS takes in one SendMessageBatch
 
 
 Job = BaseModel  # a room's job model: a `kind` literal that names it, and its fields
@@ -29,8 +30,10 @@ Handlers = Mapping[type, Callable[[Any], Any]]  # job model -> what runs it
 
 
 def body_of(job: Job) -> str:
-    """The queue message of a job."""
-    return '{"job":' + job.model_dump_json() + "}"
+    """The queue message of a job: its kind and the fields that differ from their defaults (it
+    is also a timer's, storage/timers.py, and a small survey item costs fewer write units)."""
+    return json.dumps({"job": {"kind": job.kind, **job.model_dump(mode="json", exclude_defaults=True)}},
+                      separators=(",", ":"))
 
 
 def enqueue(job: Job, delay_seconds: float = 0) -> None:
@@ -40,15 +43,14 @@ def enqueue(job: Job, delay_seconds: float = 0) -> None:
                                    DelaySeconds=delay)
 
 
-def wait_until(job: Job, due: datetime, now: datetime) -> bool:
-    """Re-queue `job` for `due` if that is still ahead (True): the one way a job waits.
-
-    SQS delays stop at 15 minutes, so a longer wait is several hops; the handler re-checks at each.
-    """
-    if due <= now:
-        return False
-    enqueue(job, (due - now).total_seconds())
-    return True
+def enqueue_many(queued: list[Job]) -> None:
+    """Queue jobs to run now, ten to a request (SendMessageBatch); raises if SQS refuses any."""
+    sqs = aws.client("sqs")
+    for start in range(0, len(queued), BATCH):
+        entries = [{"Id": str(i), "MessageBody": body_of(job)} for i, job in enumerate(queued[start:start + BATCH])]
+        failed = sqs.send_message_batch(QueueUrl=get_settings().jobs_queue_url, Entries=entries).get("Failed")
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} of {len(entries)} jobs: {failed[0].get('Code')}")
 
 
 def backoff_seconds(attempt: int, base: float = 5, cap: float = MAX_DELAY_SECONDS) -> float:

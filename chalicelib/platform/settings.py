@@ -82,6 +82,10 @@ class Settings(BaseModel):
     default_timezone: str = "UTC"
     # Reports count by day: the survey's send date on this clock (an IANA name).
     reporting_timezone: str = "UTC"
+    # Days still written to counter shards (today, and answers to yesterday's surveys keep coming);
+    # older ones are compacted, so that reports read one item per day and group (insight/compaction.py).
+    report_open_days: int = Field(2, ge=1, le=30)
+    report_compaction_seconds: int = Field(3600, ge=60)  # how often the schedule compacts
     # Customer-facing text: the customer's locale if a catalog has it, else this language.
     default_language: str = "en"
     # Most messages sent per second, across every concurrent handler (SES's account maximum

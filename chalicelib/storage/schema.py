@@ -3,7 +3,9 @@ a stage's bootstrap). The layout of the items is each repository's (see storage/
 
 Indexes (sparse: only the items that carry an index's keys are in it)
 - followups: fu_pk, fu_sk: every follow-up, newest first, for listing (followups/repository.py).
-- due:       due_pk, due_sk: follow-ups still open and not escalated, earliest deadline first.
+- due:       due_pk, due_sk: follow-ups still open and not escalated, earliest deadline first
+             (due_pk=DUE); and timers, jobs to queue at their time (due_pk=TIMER#<shard>,
+             storage/timers.py).
 - responses: rs_pk, rs_sk: surveys with a counted response, one partition per month
              (surveys/response_index.py).
 """

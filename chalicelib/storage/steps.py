@@ -31,21 +31,25 @@ class StepInterrupted(Exception):
     """An earlier attempt died inside the step; its outcome is unknown."""
 
 
-def claim(item: ItemKey, step: str, at: datetime, lease_seconds: int, table: Optional[Table] = None) -> Optional[str]:
+def claim(item: ItemKey, step: str, at: datetime, lease_seconds: int, table: Optional[Table] = None,
+          with_claim: Optional[tuple[str, dict]] = None) -> Optional[str]:
     """Take the lease on a once-only step of an item.
 
     Returns None when the step is claimed afresh, "expired" when an earlier worker's lease ran
     out before it finished (it may or may not have acted), or "done" when the step is finished.
     Raises StepBusy while another worker holds a live lease, ConditionFailed when there is no item.
+    `with_claim`: (SET clauses, their values) the step's action needs, written by the same
+    UpdateItem when the lease is taken (nothing is written when it is not).
     """
     done, lease = f"{step}_done_at", f"{step}_lease_until"
+    sets, extra = with_claim or ("", {})
     try:
         old = (table or Table()).update(
-            item, "SET #lease = :until",
+            item, "SET #lease = :until" + (f", {sets}" if sets else ""),
             condition="attribute_exists(pk) AND attribute_not_exists(#done) "
                       "AND (attribute_not_exists(#lease) OR #lease < :now)",
             names={"#lease": lease, "#done": done},
-            values={":until": clock.iso(at + timedelta(seconds=lease_seconds)), ":now": clock.iso(at)},
+            values={":until": clock.iso(at + timedelta(seconds=lease_seconds)), ":now": clock.iso(at), **extra},
             returns="ALL_OLD", old_on_failure=True)
     except ConditionFailed as failure:
         if not failure.item:
@@ -69,13 +73,15 @@ def release(item: ItemKey, step: str, table: Optional[Table] = None) -> None:
 
 def run_once(item: ItemKey, step: str, action: Callable[[], T], *, lease_seconds: int = 120,
              if_interrupted: Literal["retry", "give_up"] = "retry",
-             complete_with: Optional[Callable[[T], None]] = None, table: Optional[Table] = None) -> Optional[T]:
+             complete_with: Optional[Callable[[T], None]] = None, table: Optional[Table] = None,
+             with_claim: Optional[tuple[str, dict]] = None) -> Optional[T]:
     """Run `action` unless the step is already done; returns its result, or None if skipped.
 
     `complete_with` records the result and must mark the step done (by default only the mark is
-    written), so callers can store what the step produced in the same write.
+    written), so callers can store what the step produced in the same write; `with_claim` is
+    written with the lease (see claim).
     """
-    state = claim(item, step, clock.now(), lease_seconds, table)
+    state = claim(item, step, clock.now(), lease_seconds, table, with_claim)
     if state == "done":
         return None
     if state == "expired" and if_interrupted == "give_up":

@@ -210,8 +210,10 @@ class Table:
         return {"Update": {"TableName": self.name, "Key": key(*item_key),
                            **_expression(expression, condition, names, values)}}
 
-    def delete_write(self, item_key: ItemKey, condition: Optional[str] = None) -> dict:
-        return {"Delete": {"TableName": self.name, "Key": key(*item_key), **_expression(None, condition, None, None)}}
+    def delete_write(self, item_key: ItemKey, condition: Optional[str] = None, names: Optional[dict] = None,
+                     values: Optional[dict] = None) -> dict:
+        return {"Delete": {"TableName": self.name, "Key": key(*item_key),
+                           **_expression(None, condition, names, values)}}
 
     def increment_writes(self, increments: Sequence[Increment]) -> list[dict]:
         """Transaction items that add each increment's deltas to its item (created on first use)."""

@@ -22,6 +22,7 @@ from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.errors import Conflict
 from chalicelib.platform.fields import IDENTIFIER_RE
 from chalicelib.platform.settings import get_settings
+from chalicelib.storage import timers
 from chalicelib.storage.table import ConditionFailed
 from chalicelib.surveys import tokens
 from chalicelib.surveys.model import InteractionIn, Survey, SurveyStatus
@@ -73,7 +74,8 @@ def accept_interaction(request: InteractionIn, request_base_url: str) -> Accepte
             return _accept_suppressed(survey, *suppressed, repository)
         window_start = now - timedelta(days=settings.throttle_days) if settings.throttle_days else None
         try:
-            repository.create(survey, throttle_since=window_start, contacts=survey.customer.contacts())
+            repository.create(survey, throttle_since=window_start, contacts=survey.customer.contacts(),
+                              timer=_send_timer(survey, now))
         except Throttled as throttled:
             days = settings.throttle_days
             reason = f"surveyed within the last {days} day{'s' if days != 1 else ''}: {throttled}"
@@ -85,9 +87,9 @@ def accept_interaction(request: InteractionIn, request_base_url: str) -> Accepte
                  existing.status.value)
         if existing.status is SurveyStatus.SCHEDULED:
             # The first request may have died before queueing; the send job is idempotent.
-            jobs.enqueue(SendSurvey(survey_id=existing.survey_id), _seconds_until(existing.send_at, now))
+            _queue_send(existing, now)
         return Accepted(existing, created=False)
-    jobs.enqueue(SendSurvey(survey_id=survey.survey_id), _seconds_until(survey.send_at, now))
+    _queue_send(survey, now)
     log.info("survey %s accepted for interaction %s", survey.survey_id, survey.interaction_id,
              extra={"channel": survey.channel.value, "survey": survey.kind.value, "send_at": clock.iso(survey.send_at)})
     telemetry.count("SurveysAccepted")
@@ -146,5 +148,13 @@ def cancel_interaction(interaction_id: str, by: str) -> Optional[Survey]:
                                "a sent survey cannot be unsent")
 
 
-def _seconds_until(at: datetime, now: datetime) -> float:
-    return max(0.0, (at - now).total_seconds())
+def _send_timer(survey: Survey, now: datetime) -> Optional[dict]:
+    """A send planned beyond a queue delay waits as a timer on the survey, written with it."""
+    return timers.timer(SendSurvey(survey_id=survey.survey_id), survey.send_at) \
+        if timers.beyond_queue(survey.send_at, now) else None
+
+
+def _queue_send(survey: Survey, now: datetime) -> None:
+    """Queue the send, delayed until `send_at`, unless it waits as a timer (_send_timer)."""
+    if not timers.beyond_queue(survey.send_at, now):
+        jobs.enqueue(SendSurvey(survey_id=survey.survey_id), max(0.0, (survey.send_at - now).total_seconds()))

@@ -7,6 +7,9 @@ Items
 - customer's survey: pk=CUSTOMER#<customer_id> sk=SURVEY#<survey_id>  (written with the survey: erasure
                finds a customer's surveys with one Query; `ops customers backfill` for older surveys)
 - throttle:    pk=THROTTLE#<kind>#<value>  sk=THROTTLE                (when a contact was last surveyed)
+The survey item carries its one timer (storage/timers.py): its send, when planned beyond a queue
+delay, then its reminder; its own writes take the timer off when the wait stops mattering (sent,
+answered, cancelled, suppressed, failed, erased).
 A counted response also carries the keys of the sparse `responses` index (`response_keys`; read
 by surveys/response_index.py): set by the write that records or changes a response, removed by
 the one that withdraws it.
@@ -91,8 +94,9 @@ class SurveyRepository(Repository):
     # --- creating ---
 
     def create(self, survey: Survey, throttle_since: Optional[datetime] = None,
-               contacts: Sequence[Contact] = ()) -> None:
-        """Store a new survey; raises DuplicateInteraction if its interaction already has one.
+               contacts: Sequence[Contact] = (), timer: Optional[dict] = None) -> None:
+        """Store a new survey (with `timer`, storage/timers.py, when its send waits beyond a queue
+        delay); raises DuplicateInteraction if its interaction already has one.
 
         With `throttle_since`, the same transaction stamps each of `contacts` as surveyed now, on
         condition that none was surveyed at or after `throttle_since`; raises Throttled (naming the
@@ -109,7 +113,7 @@ class SurveyRepository(Repository):
                             condition="attribute_not_exists(pk) OR #ttl < :now", names={"#ttl": TTL_ATTRIBUTE},
                             values={":now": int(clock.now().timestamp())}),
             table.put_write({**survey_key(survey.survey_id)._asdict(), **survey.model_dump(mode="json"),
-                             TTL_ATTRIBUTE: expires}, condition="attribute_not_exists(pk)"),
+                             **(timer or {}), TTL_ATTRIBUTE: expires}, condition="attribute_not_exists(pk)"),
         ]
         throttled = list(dict.fromkeys(contacts)) if throttle_since is not None else []
         for kind, value in throttled:
@@ -249,8 +253,9 @@ class SurveyRepository(Repository):
         if first_open:
             sets.append("opened_at = :now")
             condition += " AND attribute_not_exists(opened_at)"
-        writes = [self.table.update_write(survey_key(survey.survey_id), "SET " + ", ".join(sets), condition,
-                                          names, values)]
+        # Answered: a pending reminder stops.
+        writes = [self.table.update_write(survey_key(survey.survey_id),
+                                          "SET " + ", ".join(sets) + " REMOVE due_pk, due_sk", condition, names, values)]
         if survey_open is not None:
             writes.append(self.table.update_write(*_verdict_update(survey_open)))
         try:
@@ -260,17 +265,19 @@ class SurveyRepository(Repository):
         return survey.response_version + 1
 
     def withdraw_response(self, survey: Survey, survey_open: SurveyOpen, at: datetime,
-                          counters: Sequence[Increment] = ()) -> None:
-        """Uncount a response that turned out to come from a scanner sweep (and its report counts)."""
+                          counters: Sequence[Increment] = (), timer: Optional[dict] = None) -> None:
+        """Uncount a response that turned out to come from a scanner sweep (and its report counts);
+        `timer`: the survey's reminder again, which the response had stopped."""
+        sets = ", due_pk = :due_pk, due_sk = :due_sk" if timer else ""
         try:
             self.table.transact([
                 self.table.update_write(
                     survey_key(survey.survey_id),
-                    "SET #status = :sent, response_updated_at = :now, response_version = response_version + :one "
-                    "REMOVE score, responded_at, rs_pk, rs_sk",
+                    "SET #status = :sent, response_updated_at = :now, response_version = response_version + :one"
+                    f"{sets} REMOVE score, responded_at, rs_pk, rs_sk",
                     condition="response_version = :version", names={"#status": "status"},
                     values={":sent": SurveyStatus.SENT.value, ":one": 1, ":now": clock.iso(at),
-                            ":version": survey.response_version}),
+                            ":version": survey.response_version, **_timer_values(timer)}),
                 self.table.update_write(*_verdict_update(survey_open)),
                 *self.table.increment_writes(counters),
             ])
@@ -279,13 +286,15 @@ class SurveyRepository(Repository):
 
     # --- sending ---
 
-    def mark_sent(self, survey_id: str, at: datetime, message_id: str, counters: Sequence[Increment] = ()) -> None:
+    def mark_sent(self, survey_id: str, at: datetime, message_id: str, counters: Sequence[Increment] = (),
+                  timer: Optional[dict] = None) -> None:
         """The survey went out; `counters` count the send in the same write (a transaction), so a
-        send is counted exactly when it is marked."""
-        expression = ("SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid "
-                      "REMOVE send_lease_until, failure_reason")
+        send is counted exactly when it is marked; `timer` (its reminder) replaces the send's."""
+        expression = ("SET #status = :sent, sent_at = :at, send_done_at = :at, message_id = :mid"
+                      + (", due_pk = :due_pk, due_sk = :due_sk REMOVE" if timer else " REMOVE due_pk, due_sk,")
+                      + " send_lease_until, failure_reason")
         values = {":sent": SurveyStatus.SENT.value, ":at": clock.iso(at), ":mid": message_id,
-                  ":scheduled": SurveyStatus.SCHEDULED.value}
+                  ":scheduled": SurveyStatus.SCHEDULED.value, **_timer_values(timer)}
         if not counters:
             self._update(survey_id, expression, values, condition="#status = :scheduled")
             return
@@ -299,7 +308,7 @@ class SurveyRepository(Repository):
 
     def mark_failed(self, survey_id: str, reason: str) -> None:
         self._update(survey_id, "SET #status = :failed, failure_reason = :reason, send_done_at = :at "
-                                "REMOVE send_lease_until",
+                                "REMOVE send_lease_until, due_pk, due_sk",
                      {":failed": SurveyStatus.FAILED.value, ":reason": reason[:500], ":at": clock.iso(clock.now()),
                       ":scheduled": SurveyStatus.SCHEDULED.value},
                      condition="#status = :scheduled")
@@ -307,7 +316,8 @@ class SurveyRepository(Repository):
     def mark_suppressed(self, survey_id: str, reason: str, at: datetime) -> None:
         """End a scheduled survey unsent: its contact was suppressed after it was accepted.
         ConditionFailed if it is no longer scheduled or a send is under way (a live lease)."""
-        self._update(survey_id, "SET #status = :suppressed, suppressed_reason = :reason, send_done_at = :at",
+        self._update(survey_id, "SET #status = :suppressed, suppressed_reason = :reason, send_done_at = :at "
+                                "REMOVE due_pk, due_sk",
                      {":suppressed": SurveyStatus.SUPPRESSED.value, ":reason": reason[:500],
                       ":at": clock.iso(at), ":scheduled": SurveyStatus.SCHEDULED.value},
                      condition=_UNSENT)
@@ -317,7 +327,7 @@ class SurveyRepository(Repository):
         "cancelled"). Same condition as mark_suppressed: ConditionFailed once it is no longer
         scheduled or while a send holds its lease, so a send and a cancel never both happen."""
         self._update(survey_id, "SET #status = :suppressed, suppressed_reason = :reason, send_done_at = :at, "
-                                "cancelled_by = :by, cancelled_at = :at",
+                                "cancelled_by = :by, cancelled_at = :at REMOVE due_pk, due_sk",
                      {":suppressed": SurveyStatus.SUPPRESSED.value, ":reason": "cancelled", ":by": by[:128],
                       ":at": clock.iso(at), ":scheduled": SurveyStatus.SCHEDULED.value},
                      condition=_UNSENT)
@@ -325,11 +335,18 @@ class SurveyRepository(Repository):
     def mark_reminded(self, survey_id: str, at: datetime, message_id: str) -> None:
         """The survey's one reminder went: record it and finish the `reminder` once-only step."""
         self._update(survey_id, "SET reminded_at = :at, reminder_done_at = :at, reminder_message_id = :mid "
-                                "REMOVE reminder_lease_until", {":at": clock.iso(at), ":mid": message_id})
+                                "REMOVE reminder_lease_until, due_pk, due_sk", {":at": clock.iso(at), ":mid": message_id})
 
     def add_token_hash(self, survey_id: str, secret_hash: str) -> None:
-        self._update(survey_id, "SET secret_hashes = list_append(if_not_exists(secret_hashes, :empty), :new)",
-                     {":empty": [], ":new": [secret_hash]})
+        clause, values = self.token_hash_added(secret_hash)
+        self._update(survey_id, "SET " + clause, values)
+
+    @staticmethod
+    def token_hash_added(secret_hash: str) -> tuple[str, dict]:
+        """The SET clause (and its values) that makes a token of the survey valid: the send writes
+        it with its step's lease (storage/steps.py)."""
+        return "secret_hashes = list_append(if_not_exists(secret_hashes, :empty), :new)", \
+            {":empty": [], ":new": [secret_hash]}
 
     def count_send_attempt(self, survey_id: str, reason: str) -> None:
         self._update(survey_id, "SET failure_reason = :reason ADD send_attempts :one",
@@ -349,7 +366,7 @@ class SurveyRepository(Repository):
             return self.table.update(
                 survey_key(survey_id),
                 "SET customer = :customer, properties = :empty, secret_hashes = :none, "
-                f"erased_at = if_not_exists(erased_at, :at){sets} REMOVE #comment",
+                f"erased_at = if_not_exists(erased_at, :at){sets} REMOVE #comment, due_pk, due_sk",
                 condition="attribute_exists(pk)",
                 names={"#comment": "comment", **{f"#r{i}": n for i, n in enumerate(reasons)}},
                 values={":customer": {"id": customer_id}, ":empty": {}, ":none": [], ":at": clock.iso(at),
@@ -370,6 +387,10 @@ class SurveyRepository(Repository):
                               names, values)
         except ConditionFailed as failure:
             raise ConditionFailed(f"survey {survey_id} is not in the expected state") from failure
+
+
+def _timer_values(timer: Optional[dict]) -> dict:
+    return {":due_pk": timer["due_pk"], ":due_sk": timer["due_sk"]} if timer else {}
 
 
 # Still scheduled, and no send holds a live lease.

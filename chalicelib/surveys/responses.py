@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
+from chalicelib.delivery import reminder_timer
 from chalicelib.followups import HandleResponse
 from chalicelib.insight import opened_changes, opens_now, response_changes
 from chalicelib.platform import clock, jobs, telemetry
@@ -216,9 +217,11 @@ def count_response(survey: Survey, evidence: Optional[SurveyOpen], score: int, c
 
 def withdraw_response(survey: Survey, evidence: SurveyOpen, at: datetime,
                       repository: Optional[SurveyRepository] = None) -> None:
-    """Uncount `survey`'s response (a scanner sweep's) and its report counts, in one transaction."""
+    """Uncount `survey`'s response (a scanner sweep's) and its report counts, in one transaction; the
+    reminder the response had stopped is due again."""
+    timer = reminder_timer(survey.survey_id, survey.sent_at) if survey.sent_at and not survey.reminded_at else None
     (repository or SurveyRepository()).withdraw_response(survey, evidence, at,
-                                                         response_changes(survey, survey.score, None))
+                                                         response_changes(survey, survey.score, None), timer)
 
 
 def survey_for_token(token: str) -> Survey:

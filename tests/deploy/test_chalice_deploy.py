@@ -4,14 +4,18 @@ the queue and topics the bootstrap made, twice without duplicates, and `destroy`
 On a copy of the project, so the repository's config.json and .chalice/deployed stay untouched."""
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import sys
+import zipfile
 
 import pytest
 
 from ops import alarms
 from ops.after_deploy import DLQ_POLICY, function_name
 from ops.bootstrap import OPERATOR_ACTIONS, bootstrap, deploy
+from ops.bytecode import MARKER
 from ops.stack import names
 from ops.teardown import destroy
 from tests.conftest import REGION, ROOT
@@ -57,6 +61,14 @@ def emulated_api_gateway(monkeypatch):
     monkeypatch.setattr(APIGatewayBackend, "put_rest_api",
                         lambda self, function_id, api_doc, fail_on_warnings, mode="merge": put(
                             self, function_id, as_openapi3(api_doc), fail_on_warnings, mode))
+
+
+def uploaded_code(function: str) -> bytes:
+    """The zip the emulated Lambda holds for a function."""
+    from moto.awslambda.models import lambda_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return lambda_backends[DEFAULT_ACCOUNT_ID][REGION].get_function(function).code_bytes
 
 
 def _wiring() -> dict:
@@ -110,6 +122,10 @@ def test_chalice_deploy_wires_the_handlers_to_what_the_bootstrap_made(aws, proje
     assert wiring["subscriptions"] == sorted([(DEV.ses_notices_topic, "lambda", "closeloop-dev-handle_ses_notice"),
                                               (DEV.sms_replies_topic, "lambda", "closeloop-dev-handle_sms_reply")])
     assert wiring["rules"] == ["rate(1 minute)"]
+    # The zip chalice uploaded carries its modules' bytecode (ops/bytecode.py): no compiling at a cold start.
+    with zipfile.ZipFile(io.BytesIO(uploaded_code("closeloop-dev-handle_job"))) as archive:
+        names_in_zip = set(archive.namelist())
+    assert MARKER in names_in_zip and f"chalicelib/api/__pycache__/events.{sys.implementation.cache_tag}.pyc" in names_in_zip
     [(api, paths)] = wiring["apis"]
     assert api == "closeloop" and {"/v1/interactions", "/s/{token}", "/v1/webhooks/zendesk"} <= set(paths)
     recorded = json.loads(config.read_text())["stages"]["dev"]["environment_variables"]

@@ -13,7 +13,9 @@ class FrozenClock:
         from chalicelib.platform import clock
 
         self._clock = clock
-        clock.set_now(datetime.now(timezone.utc).replace(microsecond=0))
+        # Noon of today: a test that moves the clock on by minutes stays on the same report day
+        # whenever it runs (one run at 23:59 once counted a send on one day and asked for the next).
+        clock.set_now(datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0))
 
     @property
     def now(self) -> datetime:

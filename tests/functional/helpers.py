@@ -205,3 +205,46 @@ def take_jobs(stack) -> list:
 def requested_delays(stack, kind: str) -> list[tuple[int, float]]:
     """(attempt, delay) of every enqueued job of a kind ("send_survey", "handle_response")."""
     return [(job.attempt, delay) for job, delay in stack.delays if job.kind == kind]
+
+
+# --- timers (storage/timers.py) ---------------------------------------------------------------
+
+def fire_timers() -> dict:
+    """The minute's schedule as EventBridge invokes it: queues the jobs whose timers are due (and
+    escalates overdue follow-ups); its answer says how many timers fired."""
+    from chalice.test import Client
+
+    from app import app
+    from tests.conftest import ROOT
+
+    with Client(app, stage_name="test", project_dir=str(ROOT)) as client:
+        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=["arn:aws:events:us-east-1:123456789012:rule/minute"])
+        return client.lambda_.invoke("escalate_overdue", event).payload
+
+
+def timer_on(pk: str, sk: str):
+    """(when, the job) of the timer an item carries, or None."""
+    from chalicelib.api.events import JOB_HANDLERS
+    from chalicelib.platform import clock, jobs
+    from chalicelib.storage.table import ItemKey
+    from tests.repos import Repositories
+
+    item = Repositories().table.get(ItemKey(pk, sk), include_expired=True) or {}
+    if not item.get("due_pk", "").startswith("TIMER#"):
+        return None
+    at, _, body = item["due_sk"].partition("#")
+    return clock.parse_iso(at), jobs.parse(body, JOB_HANDLERS)
+
+
+def survey_timer(survey_id: str):
+    """(when, the job) of a survey's timer (its planned send, or its reminder), or None."""
+    return timer_on(f"SURVEY#{survey_id}", "SURVEY")
+
+
+def next_timer_at():
+    """When the earliest timer of the table is due, or None."""
+    from chalicelib.storage import timers
+    from tests.repos import Repositories
+
+    return timers.next_due(Repositories().table)

@@ -174,11 +174,13 @@ def drive_survey_loop(request) -> None:
                                          resources=[f"arn:aws:events:{REGION}:{ACCOUNT}:rule/escalate"])
     assert api.lambda_.invoke("escalate_overdue", event).payload["escalated"] == [followup_id]
 
-    # A lead claims and resolves it: the re-survey is made and queued by the jobs handler.
+    # A lead claims and resolves it: its re-survey's timer is due at once (no delay here); the
+    # scheduled handler queues it, and the jobs handler makes and sends the re-survey.
     for method, path, body in (("post", f"/v1/followups/{followup_id}/claim", {"owner": "sam"}),
                                ("patch", f"/v1/followups/{followup_id}", {"status": "resolved", "note": "refund"})):
         answer = getattr(api.http, method)(path, headers=api.headers, body=json.dumps(body))
         assert answer.status_code == 200, answer.body
+    assert api.lambda_.invoke("escalate_overdue", event).payload["timers_fired"] == 1
     stack.run_jobs()
     assert Repositories().followups.get(followup_id).resurvey_id is not None
 
@@ -214,7 +216,7 @@ def recorded(request, record_aws_calls) -> dict[str, set[Call]]:
 def whole_functional_suite_ran(session) -> bool:
     """Every test file of tests/functional was part of this session (as under `make test`)."""
     ran = {Path(item.path) for item in session.items}
-    return set(FUNCTIONAL.glob("test_*.py")) <= ran
+    return set(FUNCTIONAL.rglob("test_*.py")) <= ran
 
 
 # --- the files ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`chalice package` builds a Lambda zip that holds the handlers, templates and message catalogs, under 5 MB."""
+"""`chalice package`, as `make package` runs it (ops/bytecode.py), builds a Lambda zip that holds the
+handlers, templates and message catalogs with every module's bytecode, under 5 MB."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ops.bytecode import NOT_COMPILED
 from tests.conftest import ROOT
 
 MAX_ZIP_BYTES = 5 * 1024 * 1024
@@ -21,9 +23,18 @@ MAX_ZIP_BYTES = 5 * 1024 * 1024
 def package(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("package")
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    subprocess.run([str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", str(out)],
+    subprocess.run([sys.executable, "-m", "ops.bytecode", "package", "--stage", "dev", str(out)],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     return out
+
+
+def unpack(package: Path, into: Path) -> Path:
+    """The zip as Lambda unpacks it. Its pydantic_core is built for Lambda's arm64 and cannot load on
+    this machine: this interpreter's own (the same version, pinned by pydantic) stands in."""
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        archive.extractall(into)
+    shutil.rmtree(into / "pydantic_core")
+    return into
 
 
 def test_the_zip_holds_the_app_every_template_and_no_sdk(package):
@@ -44,12 +55,7 @@ def test_the_zip_stays_under_5_mb(package):
 
 
 def test_the_packaged_app_renders_its_pages_in_any_language_from_anywhere(package, tmp_path):
-    unpacked = tmp_path / "task"
-    with zipfile.ZipFile(package / "deployment.zip") as archive:
-        archive.extractall(unpacked)
-    # The zip's pydantic_core is built for Lambda's arm64 and cannot load on this machine: this
-    # interpreter's own (the same version, pinned by pydantic) stands in; everything else is the zip's.
-    shutil.rmtree(unpacked / "pydantic_core")
+    unpacked = unpack(package, tmp_path / "task")
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     script = ("import app; from chalicelib.platform.rendering import render; "
@@ -59,6 +65,39 @@ def test_the_packaged_app_renders_its_pages_in_any_language_from_anywhere(packag
                             env={**os.environ, "PYTHONPATH": str(unpacked), "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr
     assert "Nous n'avons pas trouvé cette enquête" in result.stdout
+
+
+def test_every_module_in_the_zip_has_bytecode_python_trusts_without_its_source(package):
+    tag = sys.implementation.cache_tag  # cpython-311: the stage's runtime is this Python's version
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        sources = [n for n in names if n.endswith(".py") and not n.startswith(NOT_COMPILED)]
+        assert {"app.py", "chalicelib/api/events.py", "jinja2/environment.py", "pydantic/main.py"} <= set(sources)
+        for source in sources:
+            folder, _, module = source.rpartition("/")
+            compiled = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+            assert compiled in names, source
+            flags = int.from_bytes(archive.read(compiled)[4:8], "little")
+            assert flags == 0b01, f"{compiled}: not unchecked-hash bytecode (PEP 552 flags {flags:#b})"
+
+
+def test_the_packaged_app_runs_from_a_read_only_folder_on_its_bytecode_alone(package, tmp_path):
+    task = unpack(package, tmp_path / "task")
+    # A source changed after compiling: Python loads the bytecode anyway, without comparing (it
+    # could not rewrite it on a read-only folder, and an unzipped file keeps no timestamp to trust).
+    (task / "chalicelib" / "platform" / "clock.py").write_text("raise SystemExit('the source ran, not the bytecode')\n")
+    before = sorted(p.relative_to(task) for p in task.rglob("*"))
+    for path in [task, *task.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        script = "import app; from chalicelib.platform import clock; print(clock.now().year > 2000)"
+        result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(task), "AWS_DEFAULT_REGION": "us-east-1"})
+    finally:
+        for path in [task, *task.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr[-2000:]
+    assert sorted(p.relative_to(task) for p in task.rglob("*")) == before  # nothing written
 
 
 def test_the_template_wires_the_api_and_the_jobs_queue_handler_with_the_stage_policy(package):

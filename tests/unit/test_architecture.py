@@ -108,6 +108,37 @@ def test_a_room_uses_another_room_through_its_public_names_only():
     assert wrong == []
 
 
+def test_a_room_imported_whole_is_used_through_its_public_names_only():
+    """`import chalicelib.surveys as surveys` (the blueprints' way: a room's modules load when a
+    route first uses them, not at a cold start's import): every `surveys.<name>` is in its __all__."""
+    wrong = []
+    for module in MODULES:
+        tree = ast.parse(MODULES[module].read_text())
+        aliases = {alias.asname or alias.name: alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                   for alias in node.names if alias.name.startswith("chalicelib.") and layer(alias.name) == "room"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                package = aliases[node.value.id]
+                if package != f"chalicelib.{room(package)}":
+                    wrong.append(f"{module} reaches into {package}")
+                elif node.attr not in public(package):
+                    wrong.append(f"{module} uses {node.attr} of {package}, not in its __all__")
+    assert wrong == []
+
+
+def test_a_survey_page_cold_start_loads_no_other_room():
+    """Importing app.py loads the blueprints, not the rooms behind them: those load at first use."""
+    import subprocess
+    import sys
+
+    script = ("import sys, app; print(' '.join(sorted(m for m in sys.modules if m.startswith('chalicelib.')"
+              " and m.count('.') >= 2 and m.split('.')[1] not in ('api', 'platform', 'storage'))))")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    rooms_loaded = set(loaded.stdout.split())
+    # leads.model: the sign-in's form and session types, which its blueprint names at import.
+    assert rooms_loaded <= {"chalicelib.leads.model"}, sorted(rooms_loaded)
+
+
 def test_every_public_name_of_a_room_resolves():
     for name in ROOMS:
         package = importlib.import_module(f"chalicelib.{name}")

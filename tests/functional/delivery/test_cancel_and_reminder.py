@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from chalicelib.delivery.jobs import SendReminder, SendSurvey
 from chalicelib.platform.clock import parse_iso
+from chalicelib.storage.table import ItemKey
 from tests.functional.helpers import (
-    PHONE, confirm, deliver, interaction, open_page, path_of, post, score_links, survey, take_jobs,
+    PHONE, confirm, deliver, fire_timers, interaction, open_page, path_of, post, score_links, survey, survey_timer,
+    take_jobs,
 )
 from tests.repos import Repositories
 
@@ -110,32 +112,27 @@ def enable_reminders(monkeypatch, seconds=DAYS_3):
     config.reset_settings()
 
 
-def send_survey(api, stack, **overrides) -> tuple[str, list]:
-    """Accept and send one survey; returns (survey_id, the queued jobs, taken off the queue)."""
+def send_survey(api, stack, **overrides) -> str:
+    """Accept and send one survey; returns its id (nothing is left on the queue)."""
     survey_id = accept(api, **overrides)
     for job in take_jobs(stack):
         deliver(job)
-    return survey_id, take_jobs(stack)
-
-
-def reminder_jobs(queued) -> list[SendReminder]:
-    return [job for job in queued if isinstance(job, SendReminder)]
+    assert take_jobs(stack) == []
+    return survey_id
 
 
 def test_one_reminder_after_the_delay_when_no_response_even_if_delivered_twice(api, stack, clock, monkeypatch):
     enable_reminders(monkeypatch)
-    survey_id, queued = send_survey(api, stack)
-    [job] = reminder_jobs(queued)
-    assert [delay for j, delay in stack.delays if isinstance(j, SendReminder)] == [DAYS_3]
+    survey_id = send_survey(api, stack)
+    # One step, however long the wait: the reminder is a timer on the survey, not a queued hop.
+    assert survey_timer(survey_id) == (clock.now + timedelta(seconds=DAYS_3), SendReminder(survey_id=survey_id))
 
-    clock.advance(3600)  # not due yet: it hops again for the rest of the delay
-    deliver(job)
-    assert len(stack.emails()) == 1
-    [(hop, delay)] = [(j, d) for j, d in stack.delays if isinstance(j, SendReminder)][1:]
-    assert delay == DAYS_3 - 3600
-    take_jobs(stack)
-
-    clock.advance(DAYS_3)
+    clock.advance(DAYS_3 - 60)
+    assert fire_timers()["timers_fired"] == 0 and take_jobs(stack) == []  # not due yet
+    clock.advance(60)
+    assert fire_timers()["timers_fired"] == 1  # within a minute of its time
+    [job] = take_jobs(stack)
+    assert survey_timer(survey_id) is None and fire_timers()["timers_fired"] == 0  # it fires once
     deliver(job)
     deliver(job)  # SQS delivers at least once
     emails = stack.emails()
@@ -153,7 +150,7 @@ def test_one_reminder_after_the_delay_when_no_response_even_if_delivered_twice(a
 
     state = survey(api, survey_id)
     assert parse_iso(state["reminded_at"]) == clock.now and state["status"] == "sent"
-    assert reminder_jobs(take_jobs(stack)) == []  # no further reminder queued
+    assert take_jobs(stack) == [] and survey_timer(survey_id) is None  # no further reminder
 
     # The reminder's links work: the customer responds through them.
     path = path_of(links[4])
@@ -163,25 +160,43 @@ def test_one_reminder_after_the_delay_when_no_response_even_if_delivered_twice(a
     assert survey(api, survey_id)["score"] == 4
 
 
-def test_no_reminder_after_a_response(api, stack, clock, monkeypatch):
+def test_a_response_stops_the_pending_reminder(api, stack, clock, monkeypatch):
     enable_reminders(monkeypatch)
-    survey_id, queued = send_survey(api, stack)
+    survey_id = send_survey(api, stack)
     path = path_of(score_links(stack.emails()[0].part("plain"))[5])
     confirm(api, path, open_page(api, path))
-    assert survey(api, survey_id)["status"] == "responded"
+    assert survey(api, survey_id)["status"] == "responded" and survey_timer(survey_id) is None
     take_jobs(stack)
     clock.advance(DAYS_3 + 60)
-    for job in reminder_jobs(queued):
-        deliver(job)
+    assert fire_timers()["timers_fired"] == 0
+    deliver(SendReminder(survey_id=survey_id))  # a job that was on its way anyway
     assert len(stack.emails()) == 1 and survey(api, survey_id)["reminded_at"] is None
+
+
+def test_a_reminder_hop_queued_before_timers_moves_to_a_timer_and_reminds_once(api, stack, clock, monkeypatch):
+    """A stage upgraded with reminders in flight: the old chain's next hop arrives, finds the
+    survey not due yet, and becomes the survey's timer instead of hopping on."""
+    enable_reminders(monkeypatch)
+    survey_id = send_survey(api, stack)
+    Repositories().table.update(ItemKey(f"SURVEY#{survey_id}", "SURVEY"), "REMOVE due_pk, due_sk")  # sent before
+    clock.advance(3600)
+    deliver(SendReminder(survey_id=survey_id))  # the hop
+    assert take_jobs(stack) == [] and survey_timer(survey_id) == (
+        clock.now + timedelta(seconds=DAYS_3 - 3600), SendReminder(survey_id=survey_id))
+    clock.advance(DAYS_3)
+    assert fire_timers()["timers_fired"] == 1
+    for job in take_jobs(stack) * 2:
+        deliver(job)
+    assert len(stack.emails()) == 2 and survey(api, survey_id)["reminded_at"] is not None
 
 
 def test_no_reminder_after_expiry_and_the_expired_survey_says_so(api, stack, clock, monkeypatch):
     enable_reminders(monkeypatch, seconds=40 * 86400)  # due after the 28-day response window
-    survey_id, queued = send_survey(api, stack)
+    survey_id = send_survey(api, stack)
     link = path_of(score_links(stack.emails()[0].part("plain"))[3])
     clock.set(parse_iso(survey(api, survey_id)["expires_at"]) + timedelta(days=13))
-    for job in reminder_jobs(queued):
+    assert fire_timers()["timers_fired"] == 1
+    for job in take_jobs(stack):
         deliver(job)
     assert len(stack.emails()) == 1
 
@@ -192,7 +207,7 @@ def test_no_reminder_after_expiry_and_the_expired_survey_says_so(api, stack, clo
 
 
 def test_a_survey_without_response_becomes_expired(api, stack, clock):
-    survey_id, _ = send_survey(api, stack)
+    survey_id = send_survey(api, stack)
     link = path_of(score_links(stack.emails()[0].part("plain"))[3])
     clock.set(parse_iso(survey(api, survey_id)["expires_at"]) - timedelta(seconds=1))
     assert survey(api, survey_id)["status"] == "sent"
@@ -204,29 +219,31 @@ def test_a_survey_without_response_becomes_expired(api, stack, clock):
 
 def test_no_reminder_when_reminders_are_off(api, stack, clock):
     # The stack fixture sets CLOSELOOP_REMINDER_AFTER_SECONDS=0.
-    survey_id, queued = send_survey(api, stack)
-    assert reminder_jobs(queued) == []
+    survey_id = send_survey(api, stack)
+    assert survey_timer(survey_id) is None
     deliver(SendReminder(survey_id=survey_id))  # a job queued before they were turned off
     assert len(stack.emails()) == 1 and survey(api, survey_id)["reminded_at"] is None
 
 
 def test_no_reminder_when_the_contact_was_suppressed_meanwhile(api, stack, clock, monkeypatch):
     enable_reminders(monkeypatch)
-    survey_id, queued = send_survey(api, stack)
+    survey_id = send_survey(api, stack)
     added = api.http.post("/v1/suppressions", headers=api.headers,
                           body=json.dumps({"kind": "email", "value": "ada@example.com"}))
     assert added.status_code == 201, added.body
     clock.advance(DAYS_3)
-    for job in reminder_jobs(queued):
+    assert fire_timers()["timers_fired"] == 1
+    for job in take_jobs(stack):
         deliver(job)
     assert len(stack.emails()) == 1 and survey(api, survey_id)["reminded_at"] is None
 
 
 def test_an_sms_reminder_is_one_segment_with_one_link(api, stack, clock, monkeypatch):
     enable_reminders(monkeypatch)
-    survey_id, queued = send_survey(api, stack, channel="sms")
+    survey_id = send_survey(api, stack, channel="sms")
     clock.advance(DAYS_3)
-    for job in reminder_jobs(queued):
+    fire_timers()
+    for job in take_jobs(stack):
         deliver(job)
     texts = stack.sms()
     assert len(texts) == 2 and texts[1][0] == PHONE

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.platform.settings import reset_settings
-from tests.functional.helpers import deliver, interaction, post, survey, take_jobs
+from tests.functional.helpers import deliver, fire_timers, interaction, post, survey, survey_timer, take_jobs
 
 NY = ZoneInfo("America/New_York")
 # 23:00 on 2026-11-23 in New York (EST, UTC-5).
@@ -37,16 +37,13 @@ def test_sms_at_night_is_deferred_to_nine_local_and_sent_once(api, stack, clock,
 
     assert stack.sms() == []
     assert survey(api, survey_id)["status"] == "scheduled"
-    ((requeued, delay),) = stack.delays
-    assert requeued.survey_id == survey_id
-    assert delay == (NEXT_NINE - NIGHT).total_seconds() == 10 * 3600
-    # Still quiet a few hops later (the queue caps each delay at 15 minutes).
+    # Ten hours is beyond a queue delay: the send waits as a timer on the survey, in one step.
+    assert stack.delays == [] and survey_timer(survey_id) == (NEXT_NINE, job)
     clock.set(datetime(2026, 11, 24, 8, 59, tzinfo=NY).astimezone(timezone.utc))
-    (job,) = take_jobs(stack)
-    deliver(job)
-    assert stack.sms() == [] and stack.delays[-1][1] == 60
+    assert fire_timers()["timers_fired"] == 0 and stack.sms() == []  # still quiet
 
     clock.set(NEXT_NINE)
+    assert fire_timers()["timers_fired"] == 1
     stack.run_jobs()
     assert len(stack.sms()) == 1
     assert survey(api, survey_id)["status"] == "sent"
@@ -72,13 +69,12 @@ def test_no_customer_timezone_uses_the_stage_default(api, stack, clock, quiet_ho
     clock.set(NIGHT)
     survey_id = accept(api, channel="sms", customer=customer)
     (job,) = take_jobs(stack)
-    stack.delays.clear()
     deliver(job)
     assert stack.sms() == []
-    ((_, delay),) = stack.delays
-    assert delay == (datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc) - NIGHT).total_seconds() == 5 * 3600
+    assert survey_timer(survey_id) == (datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc), job)  # 5 hours later
 
     clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc))
+    fire_timers()
     stack.run_jobs()
     assert len(stack.sms()) == 1
     assert survey(api, survey_id)["status"] == "sent"

@@ -26,12 +26,13 @@ from chalicelib.platform import aws, jobs
 from chalicelib.platform.jobs import MAX_DELAY_SECONDS
 from chalicelib.platform.settings import reset_settings
 from chalicelib.surveys.model import ContactKind
-from tests.functional.helpers import deliver, interaction, post, stored_survey, survey
+from tests.functional.helpers import deliver, fire_timers, interaction, next_timer_at, post, stored_survey, survey
 
 
 class TimedQueue:
     """The jobs queue with its delays honoured against the frozen clock (whole seconds, at most 15
-    minutes, as SQS); `run` hands each job to the handler at its due time."""
+    minutes, as SQS); `run` hands each job to the handler at its due time, and when nothing is
+    queued runs the schedule at the next timer's time (storage/timers.py)."""
 
     def __init__(self, monkeypatch, clock):
         self.clock = clock
@@ -39,6 +40,7 @@ class TimedQueue:
         self.delays: list[tuple] = []  # (job, delay) of every enqueue, in order
         self._order = itertools.count()
         monkeypatch.setattr(jobs, "enqueue", self.enqueue)
+        monkeypatch.setattr(jobs, "enqueue_many", lambda queued: [self.enqueue(job) for job in queued])
 
     def enqueue(self, job, delay_seconds: float = 0) -> None:
         delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
@@ -46,10 +48,16 @@ class TimedQueue:
         heapq.heappush(self.pending, (self.clock.now + timedelta(seconds=delay), next(self._order), job))
 
     def run(self) -> None:
-        while self.pending:
-            due, _, job = heapq.heappop(self.pending)
-            self.clock.set(due)
-            deliver(job)
+        while True:
+            while self.pending:
+                due, _, job = heapq.heappop(self.pending)
+                self.clock.set(due)
+                deliver(job)
+            due = next_timer_at()
+            if due is None:
+                return
+            self.clock.set(max(due, self.clock.now))
+            fire_timers()
 
 
 class Sent:
@@ -126,7 +134,7 @@ def rate_deferrals(queue) -> list[float]:
 
 def test_a_burst_goes_out_evenly_spaced_at_the_rate_each_survey_exactly_once(api, stack, clock, queue, sent,
                                                                               waits, monkeypatch):
-    rates(monkeypatch, email=3)
+    rates(monkeypatch, email=3.15)  # moments 1.05/3.15 s apart: a third of a second
     start = clock.now.timestamp()
     survey_ids = [accept(api, number) for number in range(10)]  # all in one instant
 
@@ -159,7 +167,7 @@ def test_sms_and_email_have_rates_of_their_own(api, stack, clock, queue, sent, w
 
 
 def test_below_one_per_second(api, stack, clock, queue, sent, waits, monkeypatch):
-    rates(monkeypatch, email=0.5)
+    rates(monkeypatch, email=0.525)  # moments 2 s apart
     start = clock.now.timestamp()
     for number in range(4):
         accept(api, number)
@@ -184,7 +192,7 @@ def test_checks_that_stop_a_send_come_before_its_moment(api, stack, clock, queue
 
 
 def test_a_reminder_takes_its_moment_like_a_send(api, stack, clock, queue, sent, waits, monkeypatch):
-    rates(monkeypatch, email=1)
+    rates(monkeypatch, email=1.05)  # moments 1 s apart
     monkeypatch.setenv("CLOSELOOP_REMINDER_AFTER_SECONDS", "60")
     reset_settings()
     start = clock.now.timestamp()

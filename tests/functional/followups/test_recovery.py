@@ -13,11 +13,12 @@ from chalicelib.followups.jobs import HandleResponse, SendResurvey
 from chalicelib.followups.lifecycle import Change, followup_id_for
 from chalicelib.followups.model import FollowUpStatus
 from chalicelib.platform import clock as app_clock
+from chalicelib.storage.table import ItemKey
 from tests.conftest import reset_caches
 from tests.functional.followup_helpers import open_followup
 from tests.functional.helpers import (
-    choose_path, confirm, deliver, links_in, open_id_in, open_page, path_of, requested_delays, score_links,
-    send_email_survey, send_sms_survey, stored_items, submit_form, survey, take_jobs,
+    choose_path, confirm, deliver, fire_timers, links_in, open_id_in, open_page, path_of, requested_delays, score_links,
+    send_email_survey, send_sms_survey, stored_items, submit_form, survey, take_jobs, timer_on,
 )
 from tests.repos import Repositories
 
@@ -55,14 +56,20 @@ def emails_of(stack, survey_id):
     return [m for m in stack.emails() if m.message["X-Closeloop-Survey"] == survey_id]
 
 
+def resurvey_timer(followup_id):
+    """(when, the job) of the follow-up's re-survey timer, or None."""
+    return timer_on(f"FOLLOWUP#{followup_id}", "FOLLOWUP")
+
+
 def resurvey_jobs(stack):
     return [job for job in take_jobs(stack) if isinstance(job, SendResurvey)]
 
 
 def run_resurvey(stack, clock, followup_id, delay=DEFAULT_DELAY):
-    """Let the delay pass and deliver the re-survey job; returns the re-survey's id."""
-    (job,) = resurvey_jobs(stack)
+    """Let the delay pass, let the schedule fire the timer and deliver its job; returns the re-survey's id."""
     clock.advance(delay)
+    assert fire_timers()["timers_fired"] == 1
+    (job,) = resurvey_jobs(stack)
     deliver(job)
     stack.run_jobs()  # its SendSurvey
     resurvey_id = Repositories().followups.get(followup_id).resurvey_id
@@ -77,27 +84,26 @@ def test_resolving_through_the_api_sends_one_resurvey_after_the_delay(api, stack
     followup_id = detractor_followup(api, stack, links[1])
     resolve_via_api(api, followup_id)
 
-    assert requested_delays(stack, "send_resurvey") == [(0, DEFAULT_DELAY)]
-    (job,) = resurvey_jobs(stack)
-
-    deliver(job)  # delivered early (SQS delays stop at 15 min): it hops until due
-    (hop,) = resurvey_jobs(stack)
-    assert hop == job and requested_delays(stack, "send_resurvey")[-1] == (0, DEFAULT_DELAY)
-    assert Repositories().followups.get(followup_id).resurvey_id is None and len(stack.emails()) == 1
+    # One timer on the follow-up, however long the delay: nothing hops through the queue meanwhile.
+    job = SendResurvey(followup_id=followup_id)
+    assert resurvey_timer(followup_id) == (clock.now + timedelta(seconds=DEFAULT_DELAY), job)
+    assert requested_delays(stack, "send_resurvey") == []
 
     clock.advance(DEFAULT_DELAY - 60)
-    deliver(job)
-    assert requested_delays(stack, "send_resurvey")[-1] == (0, 60)
-    take_jobs(stack)
+    assert fire_timers()["timers_fired"] == 0 and resurvey_jobs(stack) == []
+    deliver(job)  # a stray early delivery makes nothing
+    assert Repositories().followups.get(followup_id).resurvey_id is None and len(stack.emails()) == 1
 
     clock.advance(60)
+    assert fire_timers()["timers_fired"] == 1  # within a minute of its time
+    assert resurvey_jobs(stack) == [job] and fire_timers()["timers_fired"] == 0  # once
     deliver(job)
     stack.run_jobs()
     deliver(job)  # SQS delivers at least once: a second delivery makes nothing new
     stack.run_jobs()
 
     fu = Repositories().followups.get(followup_id)
-    assert fu.resurvey_id and fu.resurvey_id != original_id
+    assert fu.resurvey_id and fu.resurvey_id != original_id and resurvey_timer(followup_id) is None
     assert [e.action for e in fu.history].count("resurvey") == 1
     assert len(stack.emails()) == 2
     (mail,) = emails_of(stack, fu.resurvey_id)
@@ -124,24 +130,45 @@ def test_the_resurvey_email_says_it_follows_up_and_has_one_link_per_score(api, s
         assert f'href="{url}"' in html
 
 
-def test_a_resurvey_job_delivered_twice_or_queued_twice_makes_one_resurvey(api, stack, clock):
+def test_a_resurvey_resolved_twice_or_delivered_twice_makes_one_resurvey(api, stack, clock):
     _, links = send_email_survey(api, stack)
     followup_id = detractor_followup(api, stack, links[2])
     resolve(followup_id)
-    # Reopened and resolved again before the delay passed: two jobs, still one re-survey.
+    # Reopened and resolved again before the delay passed: the timer moves to the second resolve.
+    clock.advance(3600)
     followups.change(followup_id, Change(status=FollowUpStatus.OPEN), "lead")
+    assert resurvey_timer(followup_id) is None
     resolve(followup_id)
-    jobs = resurvey_jobs(stack)
-    assert len(jobs) == 2
+    assert resurvey_timer(followup_id)[0] == clock.now + timedelta(seconds=DEFAULT_DELAY)
 
     clock.advance(DEFAULT_DELAY)
-    for job in jobs + jobs:
+    assert fire_timers()["timers_fired"] == 1
+    jobs = resurvey_jobs(stack)
+    for job in jobs + jobs + [SendResurvey(followup_id=followup_id)]:  # plus a hop queued before timers
         deliver(job)
     stack.run_jobs()
 
     resurveys = [i for i in stored_items(stack) if i["pk"]["S"].startswith("INTERACTION#resurvey:")]
     assert len(resurveys) == 1
     assert len(stack.emails()) == 2  # the original survey and one re-survey
+
+
+def test_a_resurvey_hop_queued_before_timers_moves_to_a_timer_and_resurveys_once(api, stack, clock):
+    """A stage upgraded with a re-survey in flight: its follow-up has no resurvey_due_at yet and the
+    old chain's next hop arrives early. It becomes the follow-up's timer instead of hopping on."""
+    _, links = send_email_survey(api, stack)
+    followup_id = detractor_followup(api, stack, links[1])
+    resolve(followup_id)
+    resolved_at = clock.now
+    Repositories().table.update(ItemKey(f"FOLLOWUP#{followup_id}", "FOLLOWUP"),
+                                "REMOVE resurvey_due_at, due_pk, due_sk")  # as resolved before timers
+    clock.advance(900)
+    deliver(SendResurvey(followup_id=followup_id))  # the hop
+    assert take_jobs(stack) == []
+    assert resurvey_timer(followup_id) == (resolved_at + timedelta(seconds=DEFAULT_DELAY),
+                                           SendResurvey(followup_id=followup_id))
+    run_resurvey(stack, clock, followup_id, delay=DEFAULT_DELAY - 900)
+    assert len(stack.emails()) == 2
 
 
 def test_no_resurvey_when_resurveys_are_off(api, stack, clock, monkeypatch):
@@ -152,21 +179,23 @@ def test_no_resurvey_when_resurveys_are_off(api, stack, clock, monkeypatch):
     followup_id = detractor_followup(api, stack, links[1])
     resolve_via_api(api, followup_id)
 
-    assert requested_delays(stack, "send_resurvey") == []
+    assert resurvey_timer(followup_id) is None
     clock.advance(DEFAULT_DELAY * 2)
+    assert fire_timers()["timers_fired"] == 0
     stack.run_jobs()
     assert len(stack.emails()) == 1 and Repositories().followups.get(followup_id).resurvey_id is None
 
 
-def test_no_resurvey_when_the_followup_was_reopened_before_the_job_ran(api, stack, clock):
+def test_no_resurvey_when_the_followup_was_reopened_before_its_time(api, stack, clock):
     _, links = send_email_survey(api, stack)
     followup_id = detractor_followup(api, stack, links[1])
     resolve(followup_id)
-    (job,) = resurvey_jobs(stack)
     followups.change(followup_id, Change(status=FollowUpStatus.CLAIMED, owner="kim"), "lead")  # reopened
+    assert resurvey_timer(followup_id) is None
 
     clock.advance(DEFAULT_DELAY)
-    deliver(job)
+    assert fire_timers()["timers_fired"] == 0
+    deliver(SendResurvey(followup_id=followup_id))  # a job that was on its way anyway
     stack.run_jobs()
 
     assert len(stack.emails()) == 1
@@ -174,17 +203,19 @@ def test_no_resurvey_when_the_followup_was_reopened_before_the_job_ran(api, stac
     assert not [i for i in stored_items(stack) if i["pk"]["S"].startswith("INTERACTION#resurvey:")]
 
 
-def test_only_a_change_to_resolved_queues_a_resurvey(api, stack, clock):
+def test_only_a_change_to_resolved_sets_a_resurvey_timer(api, stack, clock):
     _, links = send_email_survey(api, stack)
     followup_id = detractor_followup(api, stack, links[1])
     followups.change(followup_id, Change(status=FollowUpStatus.CLAIMED, owner="sam"), "lead")
     followups.change(followup_id, Change(status=FollowUpStatus.CONTACTED), "sam")
     followups.change(followup_id, Change(status=FollowUpStatus.UNREACHABLE), "sam")
-    assert requested_delays(stack, "send_resurvey") == []
+    assert resurvey_timer(followup_id) is None
     followups.change(followup_id, Change(status=FollowUpStatus.CLAIMED, owner="sam"), "lead")
     followups.change(followup_id, Change(status=FollowUpStatus.RESOLVED), "sam")
+    due = clock.now + timedelta(seconds=DEFAULT_DELAY)
+    clock.advance(60)
     followups.change(followup_id, Change(note="customer confirmed by phone"), "sam")  # still resolved
-    assert requested_delays(stack, "send_resurvey") == [(0, DEFAULT_DELAY)]
+    assert resurvey_timer(followup_id)[0] == due
 
 
 def test_the_delay_is_configurable(api, stack, clock, monkeypatch):
@@ -194,7 +225,8 @@ def test_the_delay_is_configurable(api, stack, clock, monkeypatch):
     _, links = send_email_survey(api, stack)
     followup_id = detractor_followup(api, stack, links[1])
     resolve(followup_id)
-    assert requested_delays(stack, "send_resurvey") == [(0, 20)]
+    due, _ = resurvey_timer(followup_id)
+    assert abs(due - (clock.now + timedelta(seconds=20))) < timedelta(milliseconds=1)  # stored to the ms
     run_resurvey(stack, clock, followup_id, delay=20)
     assert len(stack.emails()) == 2
 

@@ -4,13 +4,14 @@ in the stage's reporting time zone."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tests.conftest import reset_caches
 from tests.functional.helpers import (
-    choose_path, confirm, open_page, send_email_survey, send_sms_survey, submit_form, survey,
+    choose_path, confirm, fire_timers, open_page, send_email_survey, send_sms_survey, submit_form, survey,
 )
 
 
@@ -120,6 +121,43 @@ def test_groups_by_agent_team_channel_and_day(api, stack, clock):
     assert [(g["key"], g["sent"], g["responses"]) for g in by_day["groups"]] == [
         ((today - timedelta(days=2)).isoformat(), 0, 0), ((today - timedelta(days=1)).isoformat(), 0, 0),
         (today.isoformat(), 4, 2)]
+
+
+def test_the_schedule_compacts_closed_days_and_a_late_answer_still_counts(api, stack, clock):
+    """Two days on, the minute's schedule folds the day's counter shards (insight/compaction.py):
+    the report says the same, and an answer that comes later still counts on the survey's day."""
+    _, a = email_survey(api, stack, 1, survey="nps", agent={"id": "agt_7"})
+    _, b = email_survey(api, stack, 2, survey="nps", agent={"id": "agt_9"})
+    answer(api, clock, a[9])
+    day = clock.now.date()
+
+    def groups():
+        return {g["key"]: (g["sent"], g["responses"], g["nps"])
+                for g in summary(api, clock, "nps", "agent", first=day, last=day)["groups"]}
+
+    before = groups()
+    assert before == {"agt_7": (1, 1, 100.0), "agt_9": (1, 0, None)}
+    clock.advance(2 * 86400)
+    assert compacted()["groups"] == 2 + 1 + 1 + 1  # nps by agent (2), team, channel and all
+    assert groups() == before
+    assert fire_timers()["reports_compacted"] is None  # once an hour
+
+    answer(api, clock, b[0])  # a late answer to the closed day's survey
+    assert groups() == {"agt_7": (1, 1, 100.0), "agt_9": (1, 1, -100.0)}
+    clock.advance(3600)
+    assert compacted()["shard_items"] == 4  # its one item in each dimension
+    assert groups() == {"agt_7": (1, 1, 100.0), "agt_9": (1, 1, -100.0)}
+
+
+def compacted() -> dict:
+    """Run the minute's schedule until its compaction finishes (a run has seconds for it); the sums."""
+    total: Counter = Counter()
+    for _ in range(10):
+        ran = fire_timers()["reports_compacted"]
+        total.update({k: v for k, v in ran.items() if k != "finished"})
+        if ran["finished"]:
+            return total
+    raise AssertionError("compaction never finished")
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from chalicelib.followups.lifecycle import Change
 from chalicelib.followups.model import FollowUpStatus
 from chalicelib.surveys.model import ContactKind
 from tests.functional.helpers import (
-    PHONE, confirm, deliver, interaction, open_page, post, send_email_survey, stored_items, stored_survey, survey,
-    take_jobs,
+    PHONE, confirm, deliver, fire_timers, interaction, open_page, post, send_email_survey, stored_items, stored_survey,
+    survey, take_jobs,
 )
 from tests.repos import Repositories
 
@@ -212,7 +212,6 @@ def test_an_open_followup_blocks_surveys_and_a_resolved_one_does_not(api, stack,
     assert suppressed(post(api, interaction(interaction_id="zd-3")))["reason"] == "open follow-up"
 
     followups.change(followup_id, Change(status=FollowUpStatus.RESOLVED), "sam")
-    take_jobs(stack)  # the re-survey job; its own test is below
     accepted(post(api, interaction(interaction_id="zd-4")))
     assert stats(api)["by_reason"]["open_followup"] == 2
 
@@ -227,8 +226,9 @@ def test_the_resurvey_after_a_resolved_followup_is_sent_despite_the_throttle(api
     followup_id = detractor_followup(api, stack, links[1])
     followups.change(followup_id, Change(status=FollowUpStatus.CLAIMED, owner="sam"), "lead")
     followups.change(followup_id, Change(status=FollowUpStatus.RESOLVED), "sam")
-    (job,) = [j for j in take_jobs(stack) if isinstance(j, SendResurvey)]
     clock.advance(3 * DAY)
+    assert fire_timers()["timers_fired"] == 1  # the re-survey's timer
+    (job,) = [j for j in take_jobs(stack) if isinstance(j, SendResurvey)]
     deliver(job)
     stack.run_jobs()
 
@@ -246,9 +246,10 @@ def test_the_ledger_still_applies_to_a_resurvey(api, stack, clock):
     followup_id = detractor_followup(api, stack, links[1])
     followups.change(followup_id, Change(status=FollowUpStatus.CLAIMED, owner="sam"), "lead")
     followups.change(followup_id, Change(status=FollowUpStatus.RESOLVED), "sam")
-    (job,) = [j for j in take_jobs(stack) if isinstance(j, SendResurvey)]
     suppressions.suppress(ContactKind.EMAIL, "ada@example.com", SuppressionReason.UNSUBSCRIBED, "unsubscribe-link")
     clock.advance(3 * DAY)
+    assert fire_timers()["timers_fired"] == 1  # the re-survey's timer
+    (job,) = [j for j in take_jobs(stack) if isinstance(j, SendResurvey)]
     deliver(job)
     stack.run_jobs()
 

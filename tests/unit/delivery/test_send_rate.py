@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 from datetime import datetime, timezone
 
 import pytest
@@ -53,15 +54,16 @@ def rate(email: float = 14, sms: float = 20) -> Settings:
 
 # --- the arithmetic --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("per_second,step", [(14, 71_429), (1, 1_000_000), (100, 10_000), (14.5, 68_966),
-                                             (0.5, 2_000_000), (3, 333_334), (1000, 1000)])
-def test_moments_are_spaced_so_the_rate_is_never_exceeded(per_second, step):
+@pytest.mark.parametrize("per_second,step", [(14, 75_000), (1, 1_050_000), (100, 10_500), (14.5, 72_414),
+                                             (0.5, 2_100_000), (3, 350_000), (1000, 1050), (4.2, 250_000)])
+def test_moments_are_spaced_so_the_rate_holds_even_for_sends_a_little_late(per_second, step):
     assert step_us(per_second) == step
-    assert 1_000_000 / step <= per_second
+    # The r-th send after any one leaves at least r x step - allowance later: a whole second.
+    assert per_second * step / 1_000_000 - late_allowance(per_second) >= 1 - 1e-9
 
 
-def test_a_send_may_leave_one_step_late_and_at_least_a_tenth_of_a_second():
-    assert late_allowance(4) == 0.25 and late_allowance(100) == 0.1 and late_allowance(0.5) == 2
+def test_a_send_may_leave_a_twentieth_of_a_second_late_at_any_rate():
+    assert late_allowance(4) == late_allowance(100) == late_allowance(0.5) == 0.05
 
 
 # --- reserving ---------------------------------------------------------------------------------
@@ -69,22 +71,23 @@ def test_a_send_may_leave_one_step_late_and_at_least_a_tenth_of_a_second():
 def test_an_idle_channel_sends_now_then_evenly_spaced(at):
     moments = Moments()
     at(T + 0.5)
-    slots = [take_slot(Channel.EMAIL, rate(email=4), moments=moments) for _ in range(4)]
-    assert slots == [Slot(at=T + 0.5 + offset, until=T + 0.75 + offset) for offset in (0, 0.25, 0.5, 0.75)]
+    slots = [take_slot(Channel.EMAIL, rate(email=4.2), moments=moments) for _ in range(4)]  # a step of 0.25 s
+    assert slots == [Slot(at=T + 0.5 + offset, until=T + 0.55 + offset) for offset in (0, 0.25, 0.5, 0.75)]
     assert moments.writes == 4
 
 
 def test_a_moment_further_ahead_waits_on_the_queue_and_comes_back_for_it(at):
     moments = Moments()
     at(T)
-    slots = [take_slot(Channel.EMAIL, rate(email=4), moments=moments) for _ in range(16)]
+    slots = [take_slot(Channel.EMAIL, rate(email=4.2), moments=moments) for _ in range(16)]
     # Up to 2 s ahead the handler waits; beyond, the job comes back 1-2 s before its moment.
     assert [slot.defer for slot in slots] == [0] * 9 + [1, 1, 1, 2, 2, 2, 2]
     tenth = slots[9]
     assert tenth == Slot(at=T, defer=1, booking=SendSlot(at=T + 2.25))
 
     at(T + 1)
-    assert take_slot(Channel.EMAIL, rate(email=4), tenth.booking, moments=moments) == Slot(at=T + 2.25, until=T + 2.5)
+    assert take_slot(Channel.EMAIL, rate(email=4.2), tenth.booking, moments=moments) == Slot(at=T + 2.25,
+                                                                                              until=T + 2.3)
     assert moments.writes == 16  # the booked moment costs nothing more
 
 
@@ -101,26 +104,28 @@ def test_a_long_backlog_hops_in_15_minutes_keeping_its_moment(at):
 def test_a_job_back_too_late_for_its_moment_reserves_afresh(at):
     moments = Moments()
     moments.next_us["email"] = (T + 60) * 1_000_000  # a backlog booked a minute ahead
-    at(T + 10.3)  # its moment was T + 10, allowance 0.25 s
-    slot = take_slot(Channel.EMAIL, rate(email=4), SendSlot(at=T + 10), moments=moments)
+    at(T + 10.3)  # its moment was T + 10, allowance 0.05 s
+    slot = take_slot(Channel.EMAIL, rate(email=4.2), SendSlot(at=T + 10), moments=moments)
     assert slot == Slot(at=T + 10.3, defer=48, booking=SendSlot(at=T + 60))
-    at(T + 10.2)  # still within the allowance: goes at once
-    assert take_slot(Channel.EMAIL, rate(email=4), SendSlot(at=T + 10), moments=moments) == Slot(at=T + 10, until=T + 10.25)
+    at(T + 10.03)  # still within the allowance: goes at once
+    assert take_slot(Channel.EMAIL, rate(email=4.2), SendSlot(at=T + 10), moments=moments) == Slot(at=T + 10,
+                                                                                                   until=T + 10.05)
 
 
 def test_below_one_per_second(at):
     moments = Moments()
     at(T)
-    assert take_slot(Channel.EMAIL, rate(email=0.5), moments=moments) == Slot(at=T, until=T + 2)
-    assert take_slot(Channel.EMAIL, rate(email=0.5), moments=moments) == Slot(at=T + 2, until=T + 4)
-    assert take_slot(Channel.EMAIL, rate(email=0.5), moments=moments) == Slot(at=T, defer=3, booking=SendSlot(at=T + 4))
+    slow = rate(email=0.525)  # a step of 2 s
+    assert take_slot(Channel.EMAIL, slow, moments=moments) == Slot(at=T, until=T + 0.05)
+    assert take_slot(Channel.EMAIL, slow, moments=moments) == Slot(at=T + 2, until=T + 2.05)
+    assert take_slot(Channel.EMAIL, slow, moments=moments) == Slot(at=T, defer=3, booking=SendSlot(at=T + 4))
 
 
 def test_email_and_sms_are_reserved_apart(at):
     moments = Moments()
     at(T)
     take_slot(Channel.EMAIL, rate(email=1, sms=1), moments=moments)
-    assert take_slot(Channel.SMS, rate(email=1, sms=1), moments=moments) == Slot(at=T, until=T + 1)
+    assert take_slot(Channel.SMS, rate(email=1, sms=1), moments=moments) == Slot(at=T, until=T + 0.05)
 
 
 def test_a_busy_item_defers_a_few_seconds_without_a_booking(at):
@@ -202,7 +207,8 @@ def test_a_handler_that_keeps_missing_its_moments_gives_the_job_back(at):
 @pytest.mark.parametrize("per_second,burst", [(14, 10_000), (100, 10_000), (3, 100), (0.5, 7)])
 def test_a_burst_all_at_once_drains_at_the_rate_with_one_write_a_send(at, per_second, burst):
     """Every job of the burst reaches a handler in the same instant (unbounded concurrency) and
-    comes back exactly when its delay says; each handler sends at its slot's moment."""
+    comes back exactly when its delay says; each handler sends at its slot's moment, or up to the
+    allowance later (a busy machine)."""
     moments, settings = Moments(), rate(email=per_second)
     queue = [(float(T), job, None) for job in range(burst)]
     heapq.heapify(queue)
@@ -219,13 +225,17 @@ def test_a_burst_all_at_once_drains_at_the_rate_with_one_write_a_send(at, per_se
         sent_at[job] = slot.at
 
     assert len(sent_at) == burst and moments.writes == burst  # each sent once, one reservation each
-    times = sorted(sent_at.values())
-    assert min(b - a for a, b in zip(times, times[1:])) == pytest.approx(1 / per_second, rel=1e-4)
-    # At most the rate in any second, wherever it starts; the burst drains in burst/rate seconds.
-    most, first = 0, 0
-    for last, moment in enumerate(times):
-        while times[first] <= moment - 1:
-            first += 1
-        most = max(most, last - first + 1)
-    assert most == math.ceil(per_second) if per_second >= 1 else most == 1
-    assert times[-1] - T == pytest.approx((burst - 1) / per_second, rel=1e-3)
+    moments_sent = sorted(sent_at.values())
+    step = step_us(per_second) / 1_000_000
+    assert min(b - a for a, b in zip(moments_sent, moments_sent[1:])) == pytest.approx(step, rel=1e-4)
+    # At most the rate in any second, wherever it starts, whether each send leaves at its moment or
+    # late within the allowance; the burst drains at rate / 1.05.
+    late = random.Random(per_second)
+    for times in (moments_sent, sorted(m + late.choice((0, late_allowance(per_second))) for m in moments_sent)):
+        most, first = 0, 0
+        for last, moment in enumerate(times):
+            while times[first] <= moment - 1:
+                first += 1
+            most = max(most, last - first + 1)
+        assert most <= max(1, math.floor(per_second))
+    assert moments_sent[-1] - T == pytest.approx((burst - 1) * step, rel=1e-3)
