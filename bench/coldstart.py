@@ -217,7 +217,7 @@ def packaged_apps(folder: Path) -> Packaged:
     native = Path(pydantic_core.__file__).parent
     shutil.rmtree(closeloop / "pydantic_core")
     shutil.copytree(native, closeloop / "pydantic_core", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(closeloop, minimal, ignore=shutil.ignore_patterns("app.py", "chalicelib", "templates", "app.*.pyc"))
+    shutil.copytree(closeloop, minimal, ignore=lambda folder, names: _closeloop_own(closeloop, folder, names))
     minimal_zip = folder / "minimal.zip"
     with zipfile.ZipFile(minimal_zip, "w") as built:
         built.writestr("app.py", MINIMAL_APP)
@@ -234,6 +234,15 @@ def packaged_apps(folder: Path) -> Packaged:
     for path in (closeloop, minimal):
         read_only(path)
     return Packaged(closeloop, minimal, archive.stat().st_size, modules)
+
+
+def _closeloop_own(task: Path, folder: str, names: list[str]) -> set[str]:
+    """What of the unpacked zip is closeloop's own (the minimal app's copy leaves it out)."""
+    if Path(folder) == task:
+        return {"app.py", "chalicelib", "templates"} & set(names)
+    if Path(folder) == task / "__pycache__":
+        return {name for name in names if name.startswith("app.")}
+    return set()
 
 
 def read_only(path: Path, writable: bool = False) -> None:

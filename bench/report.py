@@ -134,6 +134,7 @@ def print_send_rate(run, elapsed: float) -> None:
     rows.append(("emails sent (moto's own count)", f"{run.sent} ({run.provider_recipients // 2})", "", ""))
     rows.append(("surveys sent twice", f"{run.duplicates}", "", ""))
     rows.append(("surveys never sent (lost)", f"{run.lost}", "", ""))
+    rows.append(("interactions answered 200 (already there)", f"{run.accepted_on_retry}", "", ""))
     rows.append(("most SendEmail requests in one clock second", f"{run.most_in_one_second(sliding=False)}",
                  f"{run.rate:g}", ""))
     rows.append(("most SendEmail requests in any 1 s", f"{run.most_in_one_second(sliding=True)}", f"{run.rate:g}", ""))
@@ -157,7 +158,8 @@ def print_send_rate(run, elapsed: float) -> None:
     statuses = ", ".join(f"{status} {count}" for status, count in sorted(run.statuses.items()))
     lines = [
         f"burst: {run.burst} POST /v1/interactions through app.app(event, ctx) in {run.accept_seconds:.0f} s, "
-        "each a distinct customer, before any handler ran, so the whole burst is queued at once. Then "
+        "each a distinct customer (a 200 instead of 202: the interaction was already stored when its write was "
+        "tried, i.e. a retried call found its own first attempt; the survey is the same one), before any handler ran, so the whole burst is queued at once. Then "
         f"{run.workers} threads, each a Lambda of the queue handler (batch size 1), drained it in real time "
         "against moto's SES (a server process of its own) and DynamoDB Local; the jobs queue is an "
         "in-process stand-in honouring SQS's whole-second delays (see bench/send_rate.py for why).",
@@ -166,8 +168,8 @@ def print_send_rate(run, elapsed: float) -> None:
         "for SES (what its rate limit counts): in one clock second [s, s+1), and in any window [t, t+1) "
         "wherever it starts; the answers' figure adds the emulator's own jitter. Achieved rate: (sends - 1) / "
         "(last request - first request); ideal drain time: burst/rate.",
-        "rate item writes: UpdateItems on the channel's rate item (one per reservation, two after an idle spell, "
-        "plus conditional retries), against DynamoDB's 1,000 writes/s per key. Jobs that waited on the queue: "
+        "rate item writes: UpdateItems on the channel's rate item (one per reservation, two when the handler's "
+        "guess of idle or busy is wrong, plus conditional retries), against DynamoDB's 1,000 writes/s per key. Jobs that waited on the queue: "
         f"re-queued carrying the moment they reserved. Survey statuses at the end: {statuses}. Jobs left on "
         f"the queue: {run.left_on_queue}; handler errors (redelivered): {run.handler_errors}"
         + ("; the run TIMED OUT before every survey went" if run.timed_out else "") + ".",

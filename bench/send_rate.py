@@ -71,6 +71,7 @@ class Run:
     workers: int
     accepted: list[str] = field(default_factory=list)
     accept_seconds: float = 0.0
+    accepted_on_retry: int = 0       # POSTs answered 200 (the interaction already there) instead of 202
     drain_started: float = 0.0
     sends: list[Send] = field(default_factory=list)
     provider_recipients: int = 0     # moto's SES count: recipients of the messages it accepted
@@ -221,13 +222,20 @@ def _accept(app, run: Run, threads: int) -> None:
     authorizer is API Gateway's business, not the handler's)."""
     context = LambdaContext()
     stamp = int(time.time())
+    lock = threading.Lock()
 
     def post(number: int) -> str:
         body = {"interaction_id": f"bench-{stamp}-{number}", "survey": "csat", "channel": "email",
                 "customer": {"id": f"cus-{stamp}-{number}", "email": f"customer{number}@example.com", "name": "Ada"},
                 "agent": {"id": "agt-7", "name": "Sam"}, "team": "billing"}
         response = app(rest_event("POST", "/v1/interactions", {}, body=body), context)
-        if response["statusCode"] != 202:
+        if response["statusCode"] == 200:
+            # The interaction was already there when its write was tried: a retried call found its
+            # own first attempt (seen once under load on DynamoDB Local). The API says so; the survey
+            # is the same one, so nothing is lost or doubled. Counted, not hidden.
+            with lock:
+                run.accepted_on_retry += 1
+        elif response["statusCode"] != 202:
             raise RuntimeError(f"an interaction was not accepted: {response['statusCode']} {response['body']}")
         return json.loads(response["body"])["survey_id"]
 
