@@ -55,6 +55,8 @@ def main() -> int:
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    # Each detractor decision as it is taken (alerted, still busy, not a detractor, retracted).
+    logging.getLogger("chalicelib.followups.detractors").setLevel(logging.INFO)
     from devstack.dynamodb_local import DynamoDBLocal, free_port, java_available
 
     api_key = os.environ.get("CLOSELOOP_API_KEY") or "local-dev-key"

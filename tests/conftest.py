@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -115,6 +116,7 @@ class Stack:
     queue_url: str
     topic_arn: str
     delays: list = field(default_factory=list)
+    quiet_rule: Callable[[], None] = lambda: None  # the stack fixture sets it
 
     def emails(self) -> list[SentEmail]:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -165,6 +167,7 @@ def stack(table, monkeypatch):
     import boto3
     from moto import mock_aws
 
+    from chalicelib.followups import detractors
     from chalicelib.platform import jobs
 
     with mock_aws():
@@ -196,6 +199,11 @@ def stack(table, monkeypatch):
             real_enqueue(job, 0)
 
         monkeypatch.setattr(jobs, "enqueue", enqueue_now)
+        # Delivered at once as if its delay had passed, a detractor decision finds its survey quiet;
+        # `stack.quiet_rule()` puts the real rule back (tests/functional/followups/test_sweeps.py).
+        real_busy_for = detractors._busy_for
+        monkeypatch.setattr(detractors, "_busy_for", lambda *args: 0)
+        stack.quiet_rule = lambda: monkeypatch.setattr(detractors, "_busy_for", real_busy_for)
         yield stack
     reset_caches()
 

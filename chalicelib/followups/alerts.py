@@ -1,9 +1,11 @@
 """Alerts to support leads about a detractor: the SNS alert topic and an optional webhook (Slack).
 
-Escalations of overdue follow-ups (followups/escalation.py) go out the same way, to the escalation
-topic and webhook. Every webhook POST is signed when the webhook signing secret is set
-(chalicelib/platform/secrets.py): `X-Closeloop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." +
-body)>` (see `verify`); while a rotation's window lasts, a second `v1=` made with the previous secret.
+An alert whose response later proves to be a scanner's sweep is taken back on the channels it went
+to, once, by a short retraction (followups/detractors.py). Escalations of overdue follow-ups
+(followups/escalation.py) go out the same way, to the escalation topic and webhook. Every webhook
+POST is signed when the webhook signing secret is set (chalicelib/platform/secrets.py):
+`X-Closeloop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>` (see `verify`);
+while a rotation's window lasts, a second `v1=` made with the previous secret.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from chalicelib.followups.model import FollowUp
-from chalicelib.platform import aws, clock
+from chalicelib.platform import aws, clock, inert
 from chalicelib.platform import secrets as stage_secrets
 from chalicelib.platform import telemetry
 from chalicelib.platform.rendering import render
@@ -39,14 +41,15 @@ class WebhookError(Exception):
 class AlertChannel:
     name: str
     send: Callable[[FollowUp, Settings], str]
+    retract: Optional[Callable[[FollowUp, Settings], str]] = None  # takes back what `send` said
 
 
 def configured_channels(settings: Settings) -> list[AlertChannel]:
     channels = []
     if settings.alert_topic_arn:
-        channels.append(AlertChannel("topic", publish_to_topic))
+        channels.append(AlertChannel("topic", publish_to_topic, retract_on_topic))
     if settings.alert_webhook_url:
-        channels.append(AlertChannel("webhook", post_to_webhook))
+        channels.append(AlertChannel("webhook", post_to_webhook, retract_on_webhook))
     return channels
 
 
@@ -87,8 +90,9 @@ def alert_text(followup: FollowUp, settings: Settings) -> str:
 
 
 def slack_message(followup: FollowUp, settings: Settings) -> dict:
-    """An incoming-webhook body: `text` for notifications, blocks for the message itself."""
-    text = alert_text(followup, settings)
+    """An incoming-webhook body: `text` for notifications, blocks for the message itself; customer
+    text escaped in both (a notification is rendered as mrkdwn too)."""
+    text = inert.slack(alert_text(followup, settings))
     header = f"Unhappy customer: {followup.kind.value.upper()} {followup.score}"
     return {"text": text, "blocks": _blocks(followup, settings, header, "is open")}
 
@@ -101,12 +105,12 @@ def _blocks(followup: FollowUp, settings: Settings, header: str, state: str,
               ("Owner", followup.owner or "unassigned"), ("Due", clock.iso(followup.due_at)), *extra_fields]
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": header}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{_mrkdwn_escape(value)}"}
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{inert.slack(value)}"}
                                        for name, value in fields]},
     ]
     if followup.comment:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": "> " + _mrkdwn_escape(followup.comment).replace("\n", "\n> ")}})
+                                                   "text": "> " + inert.slack(followup.comment).replace("\n", "\n> ")}})
     link = followup_link(followup, settings)
     name = f"<{link}|{followup.followup_id}>" if link else followup.followup_id
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Follow-up {name} {state}"}]})
@@ -121,7 +125,7 @@ def escalation_text(followup: FollowUp, settings: Settings, now: datetime) -> st
 def escalation_slack_message(followup: FollowUp, settings: Settings, now: datetime) -> dict:
     overdue = overdue_for(now - followup.due_at)
     header = f"Overdue follow-up: {followup.kind.value.upper()} {followup.score}, {overdue} late"
-    return {"text": escalation_text(followup, settings, now),
+    return {"text": inert.slack(escalation_text(followup, settings, now)),
             "blocks": _blocks(followup, settings, header, f"is overdue by {overdue}", (("Overdue", overdue),))}
 
 
@@ -146,6 +150,29 @@ def publish_to_topic(followup: FollowUp, settings: Settings) -> str:
 def post_to_webhook(followup: FollowUp, settings: Settings) -> str:
     status = _post_json(settings.alert_webhook_url, slack_message(followup, settings), settings, "alert webhook")
     telemetry.count("Alerts", channel="webhook")
+    return status
+
+
+def retraction_text(followup: FollowUp, settings: Settings) -> str:
+    return render("alerts/retraction.txt", **_context(followup, settings)).strip()
+
+
+def retract_on_topic(followup: FollowUp, settings: Settings) -> str:
+    subject = f"{settings.company_name}: retracted: detractor alert on {followup.interaction_id}"
+    message_id = _publish(settings.alert_topic_arn, subject, retraction_text(followup, settings), followup)
+    telemetry.count("AlertsRetracted", channel="topic")
+    return message_id
+
+
+def retract_on_webhook(followup: FollowUp, settings: Settings) -> str:
+    text = inert.slack(retraction_text(followup, settings))
+    link = followup_link(followup, settings)
+    name = f"<{link}|{followup.followup_id}>" if link else followup.followup_id
+    payload = {"text": text, "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text.split("\n")[0]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Follow-up {name} closed as automated"}]}]}
+    status = _post_json(settings.alert_webhook_url, payload, settings, "alert webhook")
+    telemetry.count("AlertsRetracted", channel="webhook")
     return status
 
 
@@ -219,6 +246,3 @@ def _subject(text: str) -> str:
     ascii_text = text.encode("ascii", "replace").decode().replace("\n", " ")
     return ascii_text[:100]
 
-
-def _mrkdwn_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -5,6 +5,7 @@
                              │  └─ reassign (owner changes, status stays)
                              └──────────────────────▶ resolved / unreachable
     resolved / unreachable ──reopen──▶ open (or claimed, with an owner)
+    any open state ──closeloop finds a sweep──▶ automated ──reopen──▶ open / claimed
 
 Every change appends an event (who, when, what, note) to the follow-up's history and is written
 with a condition on the version it read, so two leads acting at once get one winner.
@@ -31,6 +32,7 @@ ALLOWED = {
     S.CONTACTED: {S.RESOLVED, S.UNREACHABLE},
     S.RESOLVED: {S.OPEN, S.CLAIMED},
     S.UNREACHABLE: {S.OPEN, S.CLAIMED},
+    S.AUTOMATED: {S.OPEN, S.CLAIMED},   # only closeloop closes as automated (close_as_automated)
 }
 
 
@@ -129,7 +131,7 @@ def _timestamps(followup: FollowUp, status: FollowUpStatus, at: datetime) -> dic
     if status is S.RESOLVED:
         # Resolving implies the customer was reached, even without a "contacted" step.
         return {"first_contact_at": followup.first_contact_at or at, "closed_at": at}
-    if status is S.UNREACHABLE:
+    if status in (S.UNREACHABLE, S.AUTOMATED):
         return {"closed_at": at}
     if followup.status in CLOSED_STATUSES:
         # Reopened: a fresh deadline, and it may be escalated again.
@@ -156,6 +158,27 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
                 raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
             continue
         return updated
+    raise AssertionError("unreachable")
+
+
+def close_as_automated(followup: FollowUp, reason: str) -> FollowUp:
+    """The response behind `followup` proved to be a scanner's sweep: close it as automated (a
+    follow-up already closed stays as it is). Not a lead's change, so not in ALLOWED."""
+    repository = FollowUpRepository()
+    for attempt in range(3):
+        if followup.status in CLOSED_STATUSES:
+            return followup
+        at = clock.now()
+        event = FollowUpEvent(at=at, by="closeloop", action=S.AUTOMATED.value, status=S.AUTOMATED, note=reason)
+        closed = followup.model_copy(update={**_timestamps(followup, S.AUTOMATED, at), "status": S.AUTOMATED,
+                                             "version": followup.version + 1, "history": [*followup.history, event]})
+        try:
+            repository.save(closed, followup.version)
+            return closed
+        except ConditionFailed:
+            if attempt == 2:
+                raise
+            followup = get(followup.followup_id, repository)
     raise AssertionError("unreachable")
 
 

@@ -18,9 +18,10 @@ class FollowUpStatus(str, Enum):
     CONTACTED = "contacted"    # the owner reached the customer
     RESOLVED = "resolved"
     UNREACHABLE = "unreachable"
+    AUTOMATED = "automated"    # closed by closeloop: the response was a scanner's sweep, not the customer's
 
 
-CLOSED_STATUSES = (FollowUpStatus.RESOLVED, FollowUpStatus.UNREACHABLE)
+CLOSED_STATUSES = (FollowUpStatus.RESOLVED, FollowUpStatus.UNREACHABLE, FollowUpStatus.AUTOMATED)
 
 
 class FollowUpEvent(BaseModel):

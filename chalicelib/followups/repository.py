@@ -110,6 +110,18 @@ class FollowUpRepository(Repository):
         else:
             self.table.update(followup_key(followup_id), "SET alert_error = :e", values={":e": error[:500]})
 
+    def alert_marks(self, followup_id: str) -> dict[str, str]:
+        """Per alert channel, "done" once its alert went out, "busy" while a worker is sending it
+        (the once-only steps `alert_<channel>`, storage/steps.py)."""
+        item, now = self.table.get(followup_key(followup_id)) or {}, clock.iso(clock.now())
+        marks = {}
+        for name, value in item.items():
+            if name.startswith("alert_") and name.endswith("_done_at"):
+                marks[name[len("alert_"):-len("_done_at")]] = "done"
+            elif name.startswith("alert_") and name.endswith("_lease_until") and value > now:
+                marks.setdefault(name[len("alert_"):-len("_lease_until")], "busy")
+        return marks
+
     def _open_marker_write(self, followup: FollowUp) -> dict:
         """The write that keeps the customer's open-follow-up marker in step with the follow-up's status."""
         marker = ItemKey(customer_pk(followup.customer_id), f"OPENFOLLOWUP#{followup.followup_id}")

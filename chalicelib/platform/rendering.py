@@ -1,4 +1,5 @@
-"""Jinja2 for emails, SMS and pages, with autoescaping on for HTML.
+"""Jinja2 for emails, SMS and pages, with autoescaping on for HTML and every value made inert
+(no control characters: platform/inert.py).
 
 Templates are found next to the code (templates/ at the project root, shipped as vendor/templates
 in the Lambda zip, which unpacks beside chalicelib/), never relative to the working directory.
@@ -15,7 +16,7 @@ from typing import Optional
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from chalicelib.platform import i18n
+from chalicelib.platform import i18n, inert
 from chalicelib.platform.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -27,6 +28,7 @@ def environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        finalize=inert.without_controls,  # customer text in any template (platform/inert.py)
     )
 
 

@@ -45,6 +45,7 @@ METRICS = (
     "AutomatedOpens",      # surveys: a page view or confirmation judged a machine's (scanners)
     "Detractors",          # detractors.handle_response: a detractor's follow-up opened
     "Alerts",              # alerts: an alert delivered on one channel (topic, webhook)
+    "AlertsRetracted",     # alerts: an alert taken back on one channel (its response was a sweep)
     "Escalations",         # escalation: an overdue follow-up escalated
     "OverdueFollowUps",    # escalation run, every minute: overdue and not yet escalated
 )

@@ -190,8 +190,9 @@ def _refuse(repository: SurveyRepository, survey: Survey, view: SurveyOpen, judg
     log.info("survey %s: confirmation judged automated: %s", survey.survey_id, judgement.reason)
     evidence = view.model_copy(update={"verdict": OpenVerdict.AUTOMATED, "reason": judgement.reason})
     if judgement.sweep and survey.score is not None:
-        if survey.followup_id is not None:  # a re-survey: its follow-up forgets the outcome too
-            jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
+        # The decision job sees the withdrawal: a re-survey's follow-up forgets the outcome, an
+        # alert that went out for the sweep is taken back (followups/detractors.py).
+        jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
         withdraw_response(survey, evidence, now, repository)
         log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)
     else:

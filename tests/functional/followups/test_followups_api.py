@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.followups import lifecycle as followups
-from chalicelib.followups.lifecycle import ALLOWED
-from chalicelib.followups.model import FollowUpStatus
+from chalicelib.followups.lifecycle import ALLOWED, close_as_automated
+from chalicelib.followups.model import CLOSED_STATUSES, FollowUpStatus
 from chalicelib.followups.repository import FollowUpRepository
 from tests.functional.followup_helpers import (
     claim, error, fields_of, get, headers_for, listing, ok, open_followup, patch, stored,
@@ -156,7 +156,9 @@ def bring_to(api, followup_id: str, state: FollowUpStatus) -> None:
     if state is S.OPEN:
         return
     ok(claim(api, followup_id, {"owner": "sam"}))
-    if state is not S.CLAIMED:
+    if state is S.AUTOMATED:  # only closeloop closes as automated, on finding a sweep
+        close_as_automated(stored(followup_id), "a sweep")
+    elif state is not S.CLAIMED:
         ok(patch(api, followup_id, {"status": state.value}))
     assert stored(followup_id).status is state
 
@@ -180,7 +182,7 @@ def test_an_allowed_transition_is_made_and_recorded(api, opened, clock, start, t
     expected_owner = None if target is S.OPEN else ("kim" if start is S.OPEN else "sam")
     assert body["owner"] == expected_owner
     event = body["history"][-1]
-    action = "reopened" if start in (S.RESOLVED, S.UNREACHABLE) else target.value
+    action = "reopened" if start in CLOSED_STATUSES else target.value
     assert event == {"at": iso(T0 + timedelta(hours=1)), "by": "tests", "action": action,
                      "status": target.value, "owner": expected_owner, "note": f"to {target.value}"}
     assert body["history"][:-1] == ok(get(api, opened))["history"][:-1]

@@ -375,7 +375,7 @@ def test_stats_count_statuses_medians_overdue_and_recovery_of_followups_opened_i
     assert response.status_code == 200, response.body
     assert json.loads(response.body) == {
         "from": app_clock.iso(start), "to": app_clock.iso(end), "total": 8,
-        "by_status": {"open": 2, "claimed": 1, "contacted": 1, "resolved": 3, "unreachable": 1},
+        "by_status": {"open": 2, "claimed": 1, "contacted": 1, "resolved": 3, "unreachable": 1, "automated": 0},
         "median_time_to_first_contact_seconds": 1500,
         "median_time_to_resolution_seconds": 7200,
         "overdue": 1,
