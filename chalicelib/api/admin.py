@@ -94,7 +94,8 @@ def list_followups():
 @admin.route("/v1/followups/stats", methods=["GET"], authorizer=api_key)
 def get_followup_stats():
     """Counts, medians, overdue and recovery rate of the follow-ups opened in [from, to)."""
-    return followups.followup_stats(*followups.stats_window(admin.current_request.query_params))
+    window = edge.query(admin.current_request, followups.StatsQuery)
+    return followups.followup_stats(*followups.stats_window(window.model_dump(by_alias=True, exclude_none=True)))
 
 
 @admin.route("/v1/followups/{followup_id}", methods=["GET"], authorizer=api_key)

@@ -7,7 +7,8 @@ Other rooms use the names below, nothing else.
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "model": ("CustomerKey", "SuppressionIn", "SuppressionKey", "SuppressionQuery", "SuppressionReason"),
+    "model": ("CustomerKey", "ErasureReceipt", "Suppression", "SuppressionIn", "SuppressionKey", "SuppressionQuery",
+              "SuppressionReason"),
     "ledger": ("COUNTED_REASONS", "OPEN_FOLLOWUP", "THROTTLED", "add_manual", "count_suppressed",
                "describe_suppression", "get_suppression", "lift_suppression", "suppress", "suppression_for_survey",
                "suppression_stats", "suppression_view", "suppressions_view"),

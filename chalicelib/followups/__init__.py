@@ -9,8 +9,8 @@ from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
     "jobs": ("HandleResponse", "SendResurvey"),
-    "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpEvent", "FollowUpPatch", "FollowUpQuery",
-              "FollowUpStatus"),
+    "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpDetail", "FollowUpEvent", "FollowUpPatch",
+              "FollowUpQuery", "FollowUpStatus", "FollowUpView", "StatsQuery"),
     "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
                   "has_open_followup", "is_followup_id"),
     "repository": ("FollowUpRepository", "RETENTION_CLOCKS", "followup_key"),

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.platform.fields import AwareDatetime, Cursor, Identifier, Name, Note, Strict, UtcTime
@@ -101,6 +101,15 @@ class FollowUpQuery(Strict):
     overdue: Optional[bool] = None
     limit: int = Field(50, ge=1, le=200)
     cursor: Optional[Cursor] = None
+
+
+class StatsQuery(Strict):
+    """GET /v1/followups/stats query string: `from`/`to` stay text here, recovery.stats_window reads
+    them as moments (dates or date-times with a zone) and checks the window, naming the field."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Optional[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(None, alias="from")
+    to: Optional[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = None
 
 
 class FollowUpView(BaseModel):

@@ -8,4 +8,8 @@ from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
     "webhooks": ("ADAPTERS", "receive"),
+    # The bodies each helpdesk sends, for the API document (api/openapi.py).
+    "zendesk": ("ZendeskBody",),
+    "intercom": ("IntercomNotification",),
+    "freshdesk": ("FreshdeskBody",),
 })

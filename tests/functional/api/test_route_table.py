@@ -21,6 +21,9 @@ SIGNIN_PAGES = {"/signin", "/signin/{token}"}
 # The uptime check: a load balancer or monitor has no API key, and the answer is only ok/unavailable,
 # the version and the table read's error code (tests/functional/api/test_health.py).
 HEALTH = {"/health"}
+# The API's OpenAPI document: public so client generators and fuzzers can read it; it holds no data
+# (tests/functional/api/test_openapi.py).
+CONTRACT = {"/v1/openapi.json"}
 
 
 def is_session_route(path: str) -> bool:
@@ -37,7 +40,7 @@ def all_routes():
 
 def admin_routes():
     return [(path, method) for path, method, _ in all_routes()
-            if path.startswith("/v1/") and not path.startswith("/v1/webhooks/")]
+            if path.startswith("/v1/") and not path.startswith("/v1/webhooks/") and path not in CONTRACT]
 
 
 def test_the_app_has_admin_routes_and_public_pages():
@@ -60,17 +63,19 @@ def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_web
     for path, method, entry in all_routes():
         if entry.authorizer is None:
             assert (path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS or path in SIGNIN_PAGES or path in HEALTH
-                    or is_session_route(path)), f"{method} {path} is public by accident"
-            assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS)
+                    or path in CONTRACT or is_session_route(path)), f"{method} {path} is public by accident"
+            assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS | CONTRACT)
         else:
             assert entry.authorizer is app_module.api_key
     for path in SIGNED_WEBHOOKS:
         assert path.startswith("/v1/webhooks/")
 
 
-def test_webhooks_are_the_only_v1_routes_exempt_from_the_api_key():
-    exempt = {path for path, _, entry in all_routes() if path.startswith("/v1/") and entry.authorizer is None}
-    assert exempt <= SIGNED_WEBHOOKS
+def test_webhooks_and_the_api_document_are_the_only_v1_routes_exempt_from_the_api_key():
+    exempt = {(path, method) for path, method, entry in all_routes()
+              if path.startswith("/v1/") and entry.authorizer is None}
+    assert {path for path, _ in exempt} <= SIGNED_WEBHOOKS | CONTRACT
+    assert {(path, method) for path, method in exempt if path in CONTRACT} == {("/v1/openapi.json", "GET")}
 
 
 # --- requests without valid credentials ------------------------------------------------------
