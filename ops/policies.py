@@ -38,17 +38,16 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "table": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
         "secrets": ("ssm:GetParameters",),
     },
-    # Every HTTP route: the admin API, survey pages, sign-in (emails a link), webhooks, erasure.
+    # Every HTTP route: the admin API, survey pages, sign-in (queues the link's email), webhooks, erasure.
     "api_handler": {
         "table": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                   "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Query"),
         "indexes": ("dynamodb:Query",),
         "jobs_queue": ("sqs:SendMessage",),
-        "sender_identity": ("ses:SendEmail",),
         "secrets": ("ssm:GetParameters",),
     },
-    # The jobs queue's consumer: sends surveys (email with the configuration set, SMS), reminders
-    # and re-surveys, decides detractor alerts (alert topic, signed webhook), queues what follows.
+    # The jobs queue's consumer: sends surveys (email with the configuration set, SMS), reminders,
+    # re-surveys and sign-in links, decides detractor alerts (alert topic, signed webhook), queues what follows.
     "handle_job": {
         "table": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                   "dynamodb:DeleteItem"),

@@ -71,17 +71,23 @@ def signin_redirect(request, next_path: Optional[str] = None) -> Response:
 
 
 def same_origin(request) -> bool:
-    """False when the browser says the post comes from another site (login CSRF, cross-site forms).
+    """False when the post may come from another site (login CSRF, cross-site forms).
 
-    Pages are served with Referrer-Policy: no-referrer, under which browsers send `Origin: null`
-    on their own forms; Sec-Fetch-Site still tells a cross-site post apart.
+    A cross-site Sec-Fetch-Site refuses, and so does a foreign Origin. `Origin: null` (a sandboxed
+    frame, a cross-site redirect, a page under no-referrer) passes only beside a same-origin
+    Sec-Fetch-Site; older browsers that lack that header send their real Origin on the lead pages'
+    forms (LeadRoutes sets the Referrer-Policy that lets them). No Origin at all is a script's post,
+    or a browser from before 2020.
     """
     headers = request.headers
-    if (headers.get("sec-fetch-site") or "same-origin").lower() not in ("same-origin", "none"):
+    site = (headers.get("sec-fetch-site") or "").lower()
+    if site and site not in ("same-origin", "none"):
         return False
-    origin = (headers.get("origin") or "null").strip()
-    if origin == "null":
+    origin = (headers.get("origin") or "").strip()
+    if not origin:
         return True
+    if origin == "null":
+        return bool(site)
     base = urlsplit(edge.base_url(request))
     return origin.rstrip("/").lower() == f"{base.scheme}://{base.netloc}".lower()
 
@@ -103,12 +109,32 @@ def request_path(request) -> str:
 OnProblem = Callable[[Any, "leads.LeadSession", Problem], Response]
 
 
+# The lead pages' Referrer-Policy: a browser without Sec-Fetch-Site then sends its real Origin on our
+# own forms (under no-referrer it sends "null", which same_origin cannot trust), and other sites
+# still get no Referer at all.
+REFERRER_POLICY = "same-origin"
+
+
 class LeadRoutes(edge.Routes):
-    """Routes for signed-in leads only. `page` views get (request, session, **path); `form` views
-    get (request, session, form, **path), the form's fields as a dict, only when it carries the
-    session's CSRF token (`csrf`) and comes from this site; else 403, nothing done. A signed-out
-    visitor gets a redirect to the sign-in page (back to the page afterwards). A Problem the view
-    raises is answered by `on_problem(request, session, problem)`: a page, with the lead's nav."""
+    """The sign-in and dashboard routes; their pages go out under REFERRER_POLICY.
+
+    `page` and `form` routes are for signed-in leads only: `page` views get (request, session,
+    **path); `form` views get (request, session, form, **path), the form's fields as a dict, only
+    when it carries the session's CSRF token (`csrf`) and comes from this site; else 403, nothing
+    done. A signed-out visitor gets a redirect to the sign-in page (back to the page afterwards). A
+    Problem the view raises is answered by `on_problem(request, session, problem)`: a page, with the
+    lead's nav."""
+
+    def route(self, path: str, answer: Optional[Callable[[Problem], Response]] = None, **kwargs: Any):
+        answer = answer or self._answer
+        register = super().route(path, answer=lambda problem: _lead_page(answer(problem)), **kwargs)
+
+        def decorate(view):
+            @functools.wraps(view)
+            def lead_page(*args, **kw):
+                return _lead_page(view(*args, **kw))
+            return register(lead_page)
+        return decorate
 
     def page(self, path: str, on_problem: Optional[OnProblem] = None, **kwargs: Any):
         return self._guarded(path, on_problem, False, kwargs)
@@ -137,6 +163,12 @@ class LeadRoutes(edge.Routes):
                     return on_problem(request, session, problem)
             return self.route(path, **options)(guarded)
         return decorate
+
+
+def _lead_page(response: Any) -> Any:
+    if isinstance(response, Response) and "Referrer-Policy" in response.headers:  # a page, not a redirect
+        response.headers["Referrer-Policy"] = REFERRER_POLICY
+    return response
 
 
 def _checked_form(request, session: leads.LeadSession):

@@ -44,13 +44,29 @@ def signin_form():
 
 @signin.route("/signin", methods=["POST"], content_types=PAGE_FORM_TYPES)
 def signin_request_link():
-    """Email a one-time link to a lead on the allowed list; everyone gets the same answer."""
+    """Email a one-time link to a lead on the allowed list; every address gets the same answer, and
+    a request over a limit is told so (429), also the same for every address."""
     request = signin.current_request
     if not same_origin(request):
         return refused(403, "This form came from another site", "Open the sign-in page and try again.")
     form = edge.form_body(request, leads.SignInForm)
-    leads.send_link(form.email, edge.base_url(request), safe_next(form.next))
+    next_path = safe_next(form.next)
+    over = leads.request_link(form.email, edge.client_ip(request), edge.base_url(request), next_path)
+    if over is not None:
+        response = _form(request, next_path, 429, error=_TOO_MANY[over.by].format(wait=_minutes(over.minutes)))
+        response.headers["Retry-After"] = str(over.retry_after)
+        return response
     return edge.html(page("signin_sent.html", i18n.ENGLISH, 200, email=form.email, minutes=leads.LINK_MINUTES))
+
+
+_TOO_MANY = {
+    "client": "Too many sign-in requests from here lately. No link was sent: try again in {wait}.",
+    "address": "Too many sign-in requests for this address lately. No link was sent: try again in {wait}.",
+}
+
+
+def _minutes(n: int) -> str:
+    return "1 minute" if n == 1 else f"{n} minutes"
 
 
 @signin.route("/signin/{token}", methods=["GET"])

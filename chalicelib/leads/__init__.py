@@ -1,5 +1,6 @@
 """Leads: the support leads who use the dashboard. Who may sign in (allowed_list), the one-time
-sign-in links sent by email (signin), their sessions (sessions), and their items (repository).
+sign-in links sent by email (signin; the queued job that sends one, jobs), their sessions
+(sessions), and their items (repository).
 
 Other rooms use the names below, nothing else.
 """
@@ -7,7 +8,9 @@ from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
     "model": ("Lead", "SignInForm"),
+    "jobs": ("SendSignInLink",),
     "allowed_list": ("add_lead", "get_lead", "list_leads", "remove_lead"),
     "sessions": ("LeadSession", "SESSION_VALUE", "current_session", "end_session", "start_session"),
-    "signin": ("DASHBOARD", "LINK_MINUTES", "SPENT", "link_lead", "send_link", "spend_link"),
+    "signin": ("DASHBOARD", "LINK_MINUTES", "SPENT", "Refused", "handle_signin_link", "link_lead",
+               "request_link", "spend_link"),
 })

@@ -3,7 +3,9 @@
 Items
 - lead:         pk=LEAD                        sk=<lowercased email>  (the dashboard's allowed list, listable)
 - sign-in link: pk=SIGNIN#<sha256 of the token> sk=SIGNIN  (one-time, `used_at` once consumed; `expires_ttl`)
-- sign-in rate: pk=SIGNINRATE#<email>          sk=SIGNINRATE  (when links were sent lately; `expires_ttl`)
+- sign-in rate: pk=SIGNINRATE#<email>          sk=SIGNINRATE  (when links were asked for lately; `expires_ttl`)
+- client rate:  pk=SIGNINCLIENT#<source ip>     sk=SIGNINCLIENT  (when this client asked lately; `expires_ttl`)
+- link request: pk=SIGNINREQ#<request id>       sk=SIGNINREQ  (one asked-for link, emailed once; `expires_ttl`)
 - session:      pk=SESSION#<sha256 of the cookie value> sk=SESSION  (a lead signed in; `expires_ttl`)
 """
 from __future__ import annotations
@@ -30,6 +32,11 @@ def _link_key(token_hash: str) -> ItemKey:
 
 def _session_key(session_hash: str) -> ItemKey:
     return ItemKey(f"SESSION#{session_hash}", "SESSION")
+
+
+def signin_request_key(request_id: str) -> ItemKey:
+    """The item of one asked-for link: its email is a once-only step on it (storage/steps.py)."""
+    return ItemKey(f"SIGNINREQ#{request_id}", "SIGNINREQ")
 
 
 class LeadRepository(Repository):
@@ -72,24 +79,36 @@ class LeadRepository(Repository):
             return None
         return SignInLink.model_validate(item)
 
-    def count_link(self, email: str, at: datetime, window: timedelta, limit: int) -> bool:
-        """Count a sign-in link sent to `email` at `at`, unless `limit` were sent within `window`
-        before it (a sliding window); False then. Concurrent callers are counted one by one."""
-        item_key = ItemKey(f"SIGNINRATE#{email.lower()}", "SIGNINRATE")
+    def count_address_request(self, email: str, at: datetime, window: timedelta, limit: int) -> Optional[datetime]:
+        """Count a link asked for `email` at `at` (see _count)."""
+        return self._count(ItemKey(f"SIGNINRATE#{email.lower()}", "SIGNINRATE"), at, window, limit)
+
+    def count_client_request(self, client: str, at: datetime, window: timedelta, limit: int) -> Optional[datetime]:
+        """Count a link asked for by `client` (its source IP) at `at` (see _count)."""
+        return self._count(ItemKey(f"SIGNINCLIENT#{client}", "SIGNINCLIENT"), at, window, limit)
+
+    def put_request(self, request_id: str, expires_at: datetime) -> None:
+        """The item of an asked-for link, once (a duplicate job finds it there and changes nothing)."""
+        self.table.create({**signin_request_key(request_id)._asdict(), TTL_ATTRIBUTE: int(expires_at.timestamp())})
+
+    def _count(self, item_key: ItemKey, at: datetime, window: timedelta, limit: int) -> Optional[datetime]:
+        """Count a request at `at` unless `limit` were counted within `window` before it (a sliding
+        window): None when counted, else when the next one may be. Concurrent callers are counted one
+        by one; a refused request is not counted (a flood does not push the moment on)."""
         for _ in range(_COUNT_ATTEMPTS):
             stored = self.table.get(item_key, include_expired=True) or {}
-            recent = [sent for sent in stored.get("sent", []) if sent > clock.iso(at - window)]
+            recent = sorted(sent for sent in stored.get("sent", []) if sent > clock.iso(at - window))
             if len(recent) >= limit:
-                return False
+                return clock.parse_iso(recent[-limit]) + window
             version = stored.get("version", 0)
             try:
                 self.table.put({**item_key._asdict(), "sent": recent + [clock.iso(at)], "version": version + 1,
                                 TTL_ATTRIBUTE: int((at + window).timestamp())},
                                condition="attribute_not_exists(pk) OR version = :version", values={":version": version})
-                return True
+                return None
             except ConditionFailed:
                 continue
-        return False
+        return at + window  # lost every race: as good as over the limit
 
     # --- sessions ---
 

@@ -135,6 +135,13 @@ def principal(request) -> str:
     return authorizer.get("principalId") or "api"
 
 
+def client_ip(request) -> str:
+    """Who is asking, for per-client limits: the source IP API Gateway saw (chalice local gives one
+    too). Never X-Forwarded-For: the client writes that header itself."""
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp") or "unknown"
+
+
 def base_url(request) -> str:
     """Where this request reached the app, to build survey links when no public_url is set."""
     headers = request.headers

@@ -1,7 +1,7 @@
 """The jobs queue: asynchronous work (sending surveys, acting on responses) as typed messages.
 
 One SQS queue carries every job as `{"job": {"kind": ..., ...}}`. Each room defines the jobs it
-handles (delivery/jobs.py, followups/jobs.py) as pydantic models told apart by `kind`; the queue
+handles (delivery/jobs.py, followups/jobs.py, leads/jobs.py) as pydantic models told apart by `kind`; the queue
 handler (chalicelib/api/events.py) names the handler of each, and every message is re-validated
 against them. A job waits on the queue for at most SQS's 15-minute delay; a longer wait is a timer
 on the item the job concerns (storage/timers.py).

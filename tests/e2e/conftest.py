@@ -88,9 +88,9 @@ class LocalStack:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}")
 
-    def message_to(self, address: str, channel: str = "email") -> dict:
+    def message_to(self, address: str, channel: str = "email", timeout: float = 15) -> dict:
         return self.wait_for(lambda: next((m for m in self.outbox() if m["channel"] == channel
-                                           and address in m["to"]), None), what=f"{channel} to {address}")
+                                           and address in m["to"]), None), timeout, f"{channel} to {address}")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ requests carrying the session cookie through chalice's test client."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from typing import Optional
 from urllib.parse import urlencode
 
@@ -30,8 +31,20 @@ def request_link(api, email: str, **fields):
     return post_form(api, "/signin", {"email": email, **fields})
 
 
+@contextmanager
+def from_client(ip: str):
+    """Requests through chalice's test client come from `ip` (API Gateway's sourceIp) meanwhile."""
+    import pytest
+    from chalice.local import LambdaEventConverter
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", ip)
+        yield
+
+
 def sign_in_links(stack, to: str) -> list[str]:
-    """The sign-in links emailed to `to`, oldest first."""
+    """The sign-in links emailed to `to`, oldest first (the queued sign-in jobs run first)."""
+    stack.run_jobs()
     return [re.search(r"https?://\S+/signin/\S+", mail.part("plain")).group(0)
             for mail in stack.emails() if to in mail.to]
 

@@ -201,6 +201,7 @@ def drive_survey_loop(request) -> None:
     # A lead asks for a sign-in link; an operator checks the health route.
     add_lead("lead@example.com", name="Lee", owner="lee")
     assert request_link(api, "lead@example.com").status_code == 200
+    stack.run_jobs()  # the jobs handler emails the link
     api.http.get("/health")
 
 

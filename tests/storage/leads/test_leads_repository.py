@@ -57,14 +57,17 @@ def test_a_link_is_spent_by_its_consumption_only_until_it_expires(repos):
     assert repos.leads.consume_link(sessions.hash_value("u" * 43), T0) is None  # never issued
 
 
-def test_the_link_rate_counts_concurrent_requests_one_by_one_in_a_sliding_window(repos):
+@pytest.mark.parametrize("count", ["count_address_request", "count_client_request"])
+def test_the_link_rates_count_concurrent_requests_one_by_one_in_a_sliding_window(repos, count):
+    count = getattr(repos.leads, count)
     window = timedelta(minutes=15)
     with ThreadPoolExecutor(8) as pool:
-        allowed = list(pool.map(lambda _: repos.leads.count_link("sam@example.com", T0, window, 5), range(8)))
-    assert allowed.count(True) == 5
-    assert not repos.leads.count_link("sam@example.com", T0 + timedelta(minutes=14), window, 5)
-    assert repos.leads.count_link("sam@example.com", T0 + timedelta(minutes=15), window, 5)
-    assert repos.leads.count_link("kim@example.com", T0, window, 5)
+        refused = list(pool.map(lambda _: count("sam@example.com", T0, window, 5), range(8)))
+    assert refused.count(None) == 5
+    assert set(refused) - {None} == {T0 + window}  # when the next one may be
+    assert count("sam@example.com", T0 + timedelta(minutes=14), window, 5) == T0 + window
+    assert count("sam@example.com", T0 + timedelta(minutes=15), window, 5) is None
+    assert count("kim@example.com", T0, window, 5) is None
 
 
 def test_a_session_is_stored_by_the_hash_of_its_cookie_and_ends(repos):
