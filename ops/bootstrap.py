@@ -139,6 +139,11 @@ def lambda_timeout(config: dict, stage: str, function: str = "handle_job") -> in
     return CHALICE_DEFAULT_TIMEOUT
 
 
+def api_gateway_stage(config: dict, stage: str) -> str:
+    """The API Gateway stage chalice deploys the stage's API to (its own default: "api")."""
+    return stage_config(config, stage).get("api_gateway_stage", config.get("api_gateway_stage", "api"))
+
+
 def record(path: Path, stage: str, values: dict[str, str]) -> Done:
     """Write `values` into the stage's environment_variables, keeping every other key, the key
     order and the file's format (indent 2); the file is written only when a value changed."""
