@@ -13,7 +13,9 @@ same properties (ops/cfn_template.py).
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Optional
 
 from ops.stack import APP, StackNames
@@ -90,3 +92,87 @@ def web_acl(names: StackNames, requests_per_window: int) -> dict:
 def stage_arn(region: str, rest_api_id: str, api_stage: str) -> str:
     """What a web ACL is associated with: the API Gateway stage."""
     return f"arn:aws:apigateway:{region}::/restapis/{rest_api_id}/stages/{api_stage}"
+
+
+# --- by API (the bootstrap, after_deploy, teardown) ------------------------------------------
+
+def _find(wafv2, name: str) -> Optional[dict]:
+    """The web ACL's summary (Name, Id, ARN, LockToken) by name, or None."""
+    request: dict = {"Scope": SCOPE}
+    while True:
+        answer = wafv2.list_web_acls(**request)
+        for summary in answer.get("WebACLs", []):
+            if summary["Name"] == name:
+                return summary
+        if not answer.get("NextMarker"):
+            return None
+        request["NextMarker"] = answer["NextMarker"]
+
+
+def _holds(current, wanted) -> bool:
+    """`current` (as WAF answers it, with defaults of its own) says everything `wanted` says."""
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(_holds(current.get(key), value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return (isinstance(current, list) and len(current) == len(wanted)
+                and all(_holds(c, w) for c, w in zip(current, wanted)))
+    return current == wanted
+
+
+def ensure_web_acl(aws, names: StackNames, requests_per_window: int):
+    """The stage's web ACL (created, or updated where it differs); returns what was done and its ARN."""
+    from ops.bootstrap import Done
+
+    wafv2 = aws("wafv2")
+    wanted = web_acl(names, requests_per_window)
+    summary = _find(wafv2, wanted["Name"])
+    if summary is None:
+        created = wafv2.create_web_acl(**wanted)["Summary"]
+        return Done("web acl", wanted["Name"], "created"), created["ARN"]
+    found = wafv2.get_web_acl(Name=summary["Name"], Scope=SCOPE, Id=summary["Id"])
+    current = found["WebACL"]
+    differing = tuple(key for key in ("Description", "DefaultAction", "Rules", "VisibilityConfig")
+                      if not _holds(current.get(key), wanted[key]))
+    if differing:
+        wafv2.update_web_acl(Id=summary["Id"], LockToken=found["LockToken"], **wanted)
+    return Done("web acl", wanted["Name"], "updated" if differing else "unchanged", differing), current["ARN"]
+
+
+def deployed_rest_api(config_path: Path, stage: str) -> str:
+    """The id of the REST API `chalice deploy` made for the stage (it records it beside config.json)."""
+    deployed = json.loads((Path(config_path).parent / "deployed" / f"{stage}.json").read_text())
+    (api,) = [r for r in deployed["resources"] if r.get("resource_type") == "rest_api"]
+    return api["rest_api_id"]
+
+
+def ensure_association(aws, names: StackNames, resource_arn: str):
+    """The stage's web ACL on the API stage `resource_arn` (after `chalice deploy`, which makes it).
+    Needs apigateway:SetWebACL on the stage besides wafv2:AssociateWebACL."""
+    from ops.bootstrap import Done
+
+    wafv2 = aws("wafv2")
+    name = web_acl_name(names)
+    summary = _find(wafv2, name)
+    if summary is None:
+        raise RuntimeError(f"no web ACL {name}: run the bootstrap first")
+    current = wafv2.get_web_acl_for_resource(ResourceArn=resource_arn).get("WebACL")
+    if current and current["ARN"] == summary["ARN"]:
+        return Done("web acl association", f"{name} -> {resource_arn}", "unchanged")
+    wafv2.associate_web_acl(WebACLArn=summary["ARN"], ResourceArn=resource_arn)
+    return Done("web acl association", f"{name} -> {resource_arn}", "created" if current is None else "updated")
+
+
+def remove_web_acl(aws, names: StackNames):
+    """Delete the stage's web ACL; kept while it is still associated (the app was left in place)."""
+    from ops.bootstrap import Done
+
+    wafv2 = aws("wafv2")
+    name = web_acl_name(names)
+    summary = _find(wafv2, name)
+    if summary is None:
+        return Done("web acl", name, "absent")
+    try:
+        wafv2.delete_web_acl(Name=name, Scope=SCOPE, Id=summary["Id"], LockToken=summary["LockToken"])
+    except wafv2.exceptions.WAFAssociatedItemException:
+        return Done("web acl", name, "kept")
+    return Done("web acl", name, "deleted")
