@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ops import waf
 from ops.stack import SECRET_NAMES, StackNames
 from ops.stack import names as stack_names
 
@@ -54,6 +55,9 @@ OPERATOR_ACTIONS = (
     "ssm:DescribeParameters", "ssm:PutParameter", "ssm:DeleteParameters",
     "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
     "cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards",
+    # each client's limit on the public pages (ops/waf.py); associating needs apigateway:SetWebACL too
+    "wafv2:ListWebACLs", "wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
+    "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "apigateway:SetWebACL",
     # after chalice deploy (ops/after_deploy.py)
     "lambda:ListEventSourceMappings", "lambda:UpdateEventSourceMapping",
     "lambda:GetFunctionEventInvokeConfig", "lambda:PutFunctionEventInvokeConfig",
@@ -137,6 +141,11 @@ def lambda_timeout(config: dict, stage: str, function: str = "handle_job") -> in
         if "lambda_timeout" in scope:
             return int(scope["lambda_timeout"])
     return CHALICE_DEFAULT_TIMEOUT
+
+
+def api_gateway_stage(config: dict, stage: str) -> str:
+    """The API Gateway stage chalice deploys the stage's API to (its own default: "api")."""
+    return stage_config(config, stage).get("api_gateway_stage", config.get("api_gateway_stage", "api"))
 
 
 def record(path: Path, stage: str, values: dict[str, str]) -> Done:
@@ -442,6 +451,7 @@ def bootstrap(stage: str, config_path: Path = CONFIG, aws: Clients | None = None
     # The account from a topic ARN the bootstrap has anyway: the alarms' ARNs need it.
     done.append(ensure_dashboard(aws, stage, names, aws.session.region_name,
                                  stack.topic_arns[names.alert_topic].split(":")[4]))
+    done.append(waf.ensure_web_acl(aws, names, waf.limit(stage_environment(config_path, stage)))[0])
     done.append(record(config_path, stage, stack.environment()))
     return done
 
@@ -458,7 +468,10 @@ def deploy(stage: str, config_path: Path = CONFIG, aws: Clients | None = None) -
         sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"],
                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         for name in (names.jobs_queue, names.handlers_dlq))
-    return after_deploy.configure(aws, names, jobs_queue, handlers_dlq)
+    done = after_deploy.configure(aws, names, jobs_queue, handlers_dlq)
+    api_stage = waf.stage_arn(aws.session.region_name, waf.deployed_rest_api(config_path, stage),
+                              api_gateway_stage(read_config(config_path), stage))
+    return done + [waf.ensure_association(aws, names, api_stage)]
 
 
 def _require_region(aws: Clients) -> None:

@@ -15,12 +15,14 @@ the rest of closeloop uses, so the CloudFormation path cannot drift from the boo
 What it declares: the table (stream, TTL, point-in-time recovery, kept when the stack goes), the
 SNS topics (with the policies that let SES and End User Messaging publish), the jobs queue and its
 dead-letter queue, a dead-letter queue for the asynchronous handlers, the SES configuration set
-and its bounce/complaint destination, the alarms, the dashboard (ops/dashboard.py). What it
+and its bounce/complaint destination, the alarms, the dashboard (ops/dashboard.py), the web ACL
+that limits each client on the public pages and its association with the API's stage
+(ops/waf.py). What it
 changes in chalice's resources: function names (chalice deploy's, which the IAM policy and the
 alarms name), environment variables that point at these resources instead of the placeholders
 in .chalice/config.json, the jobs handler's event source (ReportBatchItemFailures, the queue by
 reference), the SNS subscriptions (the topics by reference), on-failure destinations for the
-asynchronous handlers, and API Gateway throttling.
+asynchronous handlers, and API Gateway throttling (the ceiling over all clients).
 Not the functions' architecture: chalice picks the compiled wheels of the zip (pydantic-core) by
 `lambda_architecture` in .chalice/config.json and writes the same into the template; saying arm64
 here over an x86_64 zip would break every function at its first import.
@@ -54,6 +56,7 @@ from chalicelib.storage.table import TTL_ATTRIBUTE
 from ops import alarms as stage_alarms
 from ops import bootstrap
 from ops import dashboard as stage_dashboard
+from ops import waf
 from ops.stack import APP, StackNames
 from ops.stack import names as stack_names
 
@@ -70,6 +73,8 @@ SMS_REPLIES_TOPIC = "SmsRepliesTopic"
 SES_CONFIGURATION_SET = "SesConfigurationSet"
 SES_EVENT_DESTINATION = "SesNoticesEventDestination"
 DASHBOARD = "Dashboard"
+WEB_ACL = "PublicWebAcl"
+WEB_ACL_ASSOCIATION = "PublicWebAclAssociation"
 # chalice's fixed names for the API handler function and the REST API.
 API_HANDLER = "APIHandler"
 REST_API = "RestAPI"
@@ -88,15 +93,14 @@ SNS_HANDLER_MAX_EVENT_AGE_SECONDS = 6 * 3600
 SCHEDULE_RETRIES = 0
 SCHEDULE_MAX_EVENT_AGE_SECONDS = 120
 
-# Routes anyone on the internet can reach without a key (survey pages, unsubscribe, the honeypot
-# link, sign-in): a path is public when it is one of these or lies under one.
-PUBLIC_PATHS = ("/s", "/u", "/h", "/signin")
+PUBLIC_PATHS = waf.PUBLIC_PATHS
 
 
 @dataclass(frozen=True)
 class Throttle:
     """API Gateway throttling of a method: steady requests per second and the burst above it.
-    Limits are per stage and method, summed over all callers (not per client)."""
+    Limits are per stage and method, summed over all callers: the ceiling; each client's own
+    limit is the web ACL's (ops/waf.py)."""
     rate: float
     burst: int
 
@@ -155,7 +159,8 @@ def build(stage: str, app=None, public: Throttle = PUBLIC_THROTTLE, default: Thr
         from app import app  # noqa: PLC0415 - app.py reads the environment when imported; only here
     names = stack_names(stage)
     handlers = functions(app, stage)
-    timeout = bootstrap.lambda_timeout(bootstrap.read_config(config_path), stage)
+    config = bootstrap.read_config(config_path)
+    timeout = bootstrap.lambda_timeout(config, stage)
     resources: dict[str, Any] = {}
     resources.update(_table(names, protect=stage in bootstrap.PROTECTED_STAGES))
     resources.update(_queues(names, timeout))
@@ -163,9 +168,12 @@ def build(stage: str, app=None, public: Throttle = PUBLIC_THROTTLE, default: Thr
     resources.update(_ses(names))
     resources.update(_functions(names, handlers))
     resources.update(_failure_destinations(handlers))
-    resources[REST_API] = {"Properties": {"MethodSettings": method_settings(app, public, default)}}
+    resources[REST_API] = {"Properties": {"MethodSettings": method_settings(app, public, default),
+                                          "DefinitionBody": {"securityDefinitions": authorizers(app, handlers)}}}
     resources.update(_alarms(stage, names))
     resources.update(_dashboard(stage, names))
+    resources.update(_web_acl(names, waf.limit(bootstrap.stage_environment(config_path, stage)),
+                              bootstrap.api_gateway_stage(config, stage)))
     return {"Resources": resources, "Outputs": _outputs()}
 
 
@@ -356,6 +364,25 @@ def _failure_destinations(handlers: list[Function]) -> dict:
     return resources
 
 
+def authorizers(app, handlers: list[Function]) -> dict:
+    """Each built-in authorizer's security definition, as chalice would write it. Chalice takes an
+    authorizer named `api_key` (ours) for its own `api_key_required` and writes API Gateway's
+    usage-plan key (x-api-key) in its place, dropping the Lambda authorizer and its TTL; this
+    template's definition wins the merge."""
+    logical_ids = {f.handler: f.logical_id for f in handlers if f.kind == "authorizer"}
+    definitions = {}
+    for auth in app.builtin_auth_handlers:
+        authorizer: dict[str, Any] = {"type": "token", "authorizerUri": {"Fn::Sub": (
+            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            "${%s.Arn}/invocations" % logical_ids[auth.name])}}
+        if auth.ttl_seconds is not None:
+            authorizer["authorizerResultTtlInSeconds"] = auth.ttl_seconds
+        definitions[auth.name] = {"type": "apiKey", "name": auth.header, "in": "header",
+                                  "x-amazon-apigateway-authtype": "custom",
+                                  "x-amazon-apigateway-authorizer": authorizer}
+    return definitions
+
+
 def _encode(path: str) -> str:
     # API Gateway's method settings name a resource by its path with each "/" written "~1", after
     # a leading "/" of their own: /s/{token} is /~1s~1{token}.
@@ -410,6 +437,22 @@ def _dashboard(stage: str, names: StackNames) -> dict:
     }}}
 
 
+def _web_acl(names: StackNames, requests_per_window: int, api_stage: str) -> dict:
+    """ops/waf.py's web ACL, associated with the API's stage. SAM names the stage it makes
+    `<api><stage name>Stage`; the association must wait for it (the API alone is not enough)."""
+    return {
+        WEB_ACL: {"Type": "AWS::WAFv2::WebACL", "Properties": waf.web_acl(names, requests_per_window)},
+        WEB_ACL_ASSOCIATION: {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "DependsOn": [f"{REST_API}{api_stage}Stage"],
+            "Properties": {
+                "ResourceArn": {"Fn::Sub": waf.stage_arn("${AWS::Region}", "${%s}" % REST_API, api_stage)},
+                "WebACLArn": {"Fn::GetAtt": [WEB_ACL, "Arn"]},
+            },
+        },
+    }
+
+
 def _outputs() -> dict:
     def output(value: Any) -> dict:
         return {"Value": value}
@@ -425,6 +468,7 @@ def _outputs() -> dict:
         "SesNoticesTopicArn": output({"Ref": SES_NOTICES_TOPIC}),
         "SmsRepliesTopicArn": output({"Ref": SMS_REPLIES_TOPIC}),
         "SesConfigurationSetName": output({"Ref": SES_CONFIGURATION_SET}),
+        "PublicWebAclArn": output({"Fn::GetAtt": [WEB_ACL, "Arn"]}),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ops import waf
 from ops.bootstrap import (
     CONFIG, PROTECTED_STAGES, Clients, Done, current_dashboard, read_config, run_chalice, stage_config,
 )
@@ -27,7 +28,7 @@ def destroy(stage: str, config_path: Path = CONFIG, aws: Clients | None = None, 
     # The app first: its event source mapping and subscriptions point at the queue and topics.
     if delete_app:
         run_chalice("delete", stage, config_path)
-    done = [remove_dashboard(aws, names)]
+    done = [remove_dashboard(aws, names), waf.remove_web_acl(aws, names)]
     done += remove_alarms(aws, stage, names)
     done.append(remove_configuration_set(aws, names.ses_configuration_set))
     done += [remove_queue(aws, name) for name in (names.jobs_queue, names.jobs_dlq, names.handlers_dlq)]

@@ -1,8 +1,11 @@
 """Admin API keys: issued once in clear, stored only as a hash, checked by the authorizer.
 
 Keys are 32 random bytes, so a fast hash is enough (no password stretching needed); the clear key
-is shown once at creation. Lookups are cached per warm Lambda for `api_key_cache_seconds`, which
-is also how long a revoked key may keep working.
+is shown once at creation. A token not shaped like a key (KEY_SHAPE) is refused before any read.
+Lookups are cached per warm Lambda for `api_key_cache_seconds`, in two bounded LRUs (keys found,
+and a smaller one for tokens that are no key), so a stream of junk tokens costs no memory. API
+Gateway caches the authorizer's answer in front of that (chalicelib/api/auth.py), so a revoked key
+may keep working for both together: REVOCATION_DELAY_SECONDS with the defaults.
 
 The stored hash is keyed with the stage's API-key pepper (chalicelib/platform/secrets.py) when one is set:
 `hmac-sha256:<pepper id>:<hex HMAC-SHA256(pepper, key)>`, the pepper id naming which pepper made it
@@ -19,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
+from collections import OrderedDict
 from typing import Optional
 
 from chalicelib.apikeys.repository import ApiKey, ApiKeyRepository
@@ -32,7 +37,24 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "cl_"
 PEPPERED = "hmac-sha256:"
-_cache: dict[str, tuple[float, Optional[ApiKey]]] = {}
+# What create_key issues ("cl_" and 43 URL-safe characters) and what may be imported (the local
+# stack's CLOSELOOP_API_KEY, "local-dev-key"): anything else is refused before any read.
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{8,128}")
+# A stage has a handful of keys: 1,000 keeps every one warm and bounds what junk can hold.
+CACHE_SIZE = 1000
+UNKNOWN_CACHE_SIZE = 100
+# API Gateway's cache of the authorizer's answer (chalicelib/api/auth.py) plus
+# `api_key_cache_seconds` by default: how long a revoked key may keep working (docs/api.md).
+REVOCATION_DELAY_SECONDS = 60
+
+_Entry = tuple[float, Optional[ApiKey]]  # (valid until, in _ticks(); the record, None for no key)
+_cache: OrderedDict[str, _Entry] = OrderedDict()
+_unknown: OrderedDict[str, _Entry] = OrderedDict()
+
+
+def _ticks() -> float:
+    """The cache's clock (monotonic); tests move it."""
+    return time.monotonic()
 
 
 def pepper_id(pepper: str) -> str:
@@ -88,6 +110,8 @@ def _find(key: str, keys: ApiKeyRepository) -> Optional[ApiKey]:
 def create_key(name: str, key: Optional[str] = None) -> tuple[str, ApiKey]:
     """Create an API key; returns (the key in clear, what is stored). `key` imports a chosen one."""
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+    if not KEY_SHAPE.fullmatch(key):  # the authorizer would refuse it unread
+        raise ValueError("an API key is 8 to 128 characters of A-Z, a-z, 0-9, _ and -")
     record = ApiKey(key_hash=hash_key(key), name=name, prefix=key[:7], created_at=clock.now())
     ApiKeyRepository().put(record)
     return key, record
@@ -110,28 +134,46 @@ def revoke_key(key_hash_or_prefix: str) -> ApiKey:
     if len(matches) != 1:
         raise KeyError(f"{len(matches)} keys match {key_hash_or_prefix!r}; give the full hash")
     keys.revoke(matches[0].key_hash, clock.now())
-    _cache.clear()
+    clear_cache()
     return matches[0]
 
 
 def principal_for(authorization: str) -> Optional[str]:
     """The key's name if `Authorization: Bearer <key>` carries a live key, else None."""
     scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        return None
-    # Cached by the key's plain digest: in memory only, and the same whatever the pepper.
     key = key.strip()
-    cache_key = hashlib.sha256(key.encode()).hexdigest()
-    cached = _cache.get(cache_key)
-    if cached and cached[0] > time.monotonic():
-        record = cached[1]
-    else:
-        record = _find(key, ApiKeyRepository())
-        _cache[cache_key] = (time.monotonic() + get_settings().api_key_cache_seconds, record)
+    if scheme.lower() != "bearer" or not KEY_SHAPE.fullmatch(key):
+        return None
+    record = _lookup(key)
     if record is None or record.revoked_at is not None:
         return None
     return record.name
 
 
+def _lookup(key: str) -> Optional[ApiKey]:
+    """The key's record, from this Lambda's cache while it is fresh."""
+    # Cached by the key's plain digest: in memory only, and the same whatever the pepper.
+    cache_key = hashlib.sha256(key.encode()).hexdigest()
+    for cache in (_cache, _unknown):
+        cached = cache.get(cache_key)
+        if cached and cached[0] > _ticks():
+            cache.move_to_end(cache_key)
+            return cached[1]
+        cache.pop(cache_key, None)
+    record = _find(key, ApiKeyRepository())
+    seconds = get_settings().api_key_cache_seconds
+    if seconds > 0:
+        cache, bound = (_cache, CACHE_SIZE) if record is not None else (_unknown, UNKNOWN_CACHE_SIZE)
+        cache[cache_key] = (_ticks() + seconds, record)
+        while len(cache) > bound:
+            cache.popitem(last=False)  # the least recently used
+    return record
+
+
+def cache_size() -> int:
+    return len(_cache) + len(_unknown)
+
+
 def clear_cache() -> None:
     _cache.clear()
+    _unknown.clear()

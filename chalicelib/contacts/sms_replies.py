@@ -118,8 +118,9 @@ def handle(message: str) -> str:
     try:
         inbound = InboundSms.model_validate_json(message)
     except ValidationError as error:
-        # Redelivering it would fail the same way; drop it with the evidence in the log.
-        log.error("dropped a malformed inbound SMS: %s; message: %.500s", error, message)
+        # Redelivering it would fail the same way; drop it with the evidence in the log: which
+        # fields and why, never their values (the customer's text and number).
+        log.error("dropped a malformed inbound SMS: %s", _problems(error))
         return "malformed"
     records = SmsRecords()
     if not records.mark_inbound(inbound.inboundMessageId, clock.now()):
@@ -207,11 +208,25 @@ def _send(inbound: InboundSms, settings: Settings, _: i18n.Translator, body: str
     try:
         return aws.client("sns").publish(PhoneNumber=inbound.originationNumber, Message=text,
                                          MessageAttributes=attributes)["MessageId"]
-    except Exception:  # noqa: BLE001 - a courtesy reply that failed is logged, the reply still counts
+    except Exception as error:  # noqa: BLE001 - a courtesy reply that failed is logged, the reply still counts
         if not best_effort:
             raise
-        log.exception("reply to inbound SMS %s not sent", inbound.inboundMessageId)
+        # The error type only: an SNS error message may quote the number it refused.
+        log.error("reply to inbound SMS %s not sent (%s)", inbound.inboundMessageId, _error_type(error))
         return None
+
+
+def _problems(error: ValidationError) -> str:
+    """A validation error as fields and pydantic's error types ("originationNumber: string_pattern_mismatch")."""
+    return "; ".join(f"{'.'.join(str(part) for part in problem['loc']) or 'message'}: {problem['type']}"
+                     for problem in error.errors(include_url=False, include_input=False, include_context=False))
+
+
+def _error_type(error: Exception) -> str:
+    """"ClientError InvalidParameter": the class, and an AWS error's code when it has one."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"{type(error).__name__} {code}" if code else type(error).__name__
 
 
 def fit(_: i18n.Translator, body: str, company: str) -> str:

@@ -111,6 +111,9 @@ class _Cache:
     values: dict[str, Secret] = field(default_factory=dict, repr=False)
     prefix: Optional[str] = None
     loaded_at: Optional[float] = None   # _ticks() of the last successful read
+    # _ticks() of the last read tried, failed or not: what limits re-reads, so that a failing SSM
+    # is not called on every request (the last success would stay old while it fails).
+    attempted_at: Optional[float] = None
     valid_until: float = 0.0
 
 
@@ -138,6 +141,7 @@ def _values() -> dict[str, Secret]:
 
 
 def _load(prefix: str, cache_seconds: int) -> dict[str, Secret]:
+    _cache.attempted_at = _ticks()
     try:
         values = read_parameters(prefix)
     except (ClientError, BotoCoreError) as error:
@@ -185,12 +189,14 @@ def refresh(min_age_seconds: float = 30) -> bool:
     if they were read. Called when an incoming signature matches no accepted secret: a secret the
     helpdesk generates (Zendesk, Intercom) is rotated by pasting its new value, and the helpdesk
     signs with it at once, so a warm Lambda must not wait out its cache. The age limit bounds what
-    a stream of forged signatures can cost: one SSM call per warm Lambda per `min_age_seconds`."""
+    a stream of forged signatures can cost: one SSM call per warm Lambda per `min_age_seconds`,
+    counted from the last attempt, so it holds while SSM is failing too."""
     settings = get_settings()
     prefix = settings.secrets_parameter_prefix
     if not prefix:
         return False
-    if _cache.prefix == prefix and _cache.loaded_at is not None and _ticks() - _cache.loaded_at < min_age_seconds:
+    last = _cache.attempted_at
+    if _cache.prefix == prefix and last is not None and _ticks() - last < min_age_seconds:
         return False
     _load(prefix, settings.secrets_cache_seconds)
     return True

@@ -39,7 +39,7 @@ class Settings(BaseModel):
     confirm_dwell_ms: int = Field(3000, ge=500, le=8000)
     max_send_attempts: int = Field(5, ge=1, le=20)
     max_alert_attempts: int = Field(12, ge=1, le=50)
-    api_key_cache_seconds: int = Field(60, ge=0, le=3600)
+    api_key_cache_seconds: int = Field(30, ge=0, le=3600)
     # How long a lead stays signed in to the dashboard (chalicelib/leads/sessions.py); no sliding renewal.
     session_hours: int = Field(12, ge=1, le=24 * 30)
     # Follow-ups: who owns them and by when (JSON, see chalicelib/followups/routing.py), escalation, re-survey.

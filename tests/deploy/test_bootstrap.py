@@ -238,3 +238,36 @@ def test_the_queue_visibility_follows_the_jobs_handlers_timeout_as_chalice_resol
     config["stages"]["dev"]["lambda_functions"] = {"handle_job": {"lambda_timeout": 120}}
     assert lambda_timeout(config, "dev") == 120
     assert lambda_timeout({"stages": {"dev": {}}}, "dev") == 60  # chalice's default
+
+
+def test_each_client_is_limited_on_the_public_pages_by_the_stages_web_acl(aws, config_path):
+    from ops import waf
+
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"]["environment_variables"]["CLOSELOOP_CLIENT_RATE_LIMIT"] = "400"
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    done = bootstrap("dev", config_path, aws)
+
+    assert [str(step) for step in done if step.kind == "web acl"] == ["created   web acl closeloop-dev-public"]
+    wafv2 = client("wafv2")
+    (summary,) = wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]
+    acl = wafv2.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    (rule,) = acl["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert (rate["AggregateKeyType"], rate["Limit"], rate["EvaluationWindowSec"]) == ("IP", 400, 300)
+    assert rate["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"] == waf.public_path_pattern()
+    assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
+    # The same definition as the merge template's: one place decides it.
+    assert {key: acl[key] for key in ("Rules", "DefaultAction", "VisibilityConfig")} == {
+        key: waf.web_acl(DEV, 400)[key] for key in ("Rules", "DefaultAction", "VisibilityConfig")}
+
+    # A changed limit is put back in place; then nothing changes and the bootstrap only looks.
+    config["stages"]["dev"]["environment_variables"]["CLOSELOOP_CLIENT_RATE_LIMIT"] = "800"
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    again = [s for s in bootstrap("dev", config_path, aws) if s.kind == "web acl"]
+    assert [(s.action, s.changed) for s in again] == [("updated", ("Description", "Rules"))]
+    acl = wafv2.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    assert acl["Rules"][0]["Statement"]["RateBasedStatement"]["Limit"] == 800
+    aws.calls.clear()
+    assert [s.action for s in bootstrap("dev", config_path, aws) if s.kind == "web acl"] == ["unchanged"]
+    assert [c for c in aws.calls if c.startswith("WAFV2.")] == ["WAFV2.ListWebACLs", "WAFV2.GetWebACL"]

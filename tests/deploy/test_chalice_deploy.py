@@ -128,6 +128,10 @@ def test_chalice_deploy_wires_the_handlers_to_what_the_bootstrap_made(aws, proje
     assert MARKER in names_in_zip and f"chalicelib/api/__pycache__/events.{sys.implementation.cache_tag}.pyc" in names_in_zip
     [(api, paths)] = wiring["apis"]
     assert api == "closeloop" and {"/v1/interactions", "/s/{token}", "/v1/webhooks/zendesk"} <= set(paths)
+    # Each client's limit on the public pages: the stage's web ACL on the API's stage.
+    (api_id,) = [api["id"] for api in client("apigateway").get_rest_apis()["items"]]
+    stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{api_id}/stages/api"
+    assert client("wafv2").get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]["Name"] == "closeloop-dev-public"
     recorded = json.loads(config.read_text())["stages"]["dev"]["environment_variables"]
     environment = wiring["functions"]["closeloop-dev-handle_job"]["Environment"]["Variables"]
     assert environment["CLOSELOOP_JOBS_QUEUE_URL"] == recorded["CLOSELOOP_JOBS_QUEUE_URL"]

@@ -235,3 +235,69 @@ def test_each_stage_gets_its_own_names():
     assert "closeloop-prod-jobs" in prod and "/closeloop/prod/" in prod
     assert "closeloop-dev" not in prod
     assert template["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+
+
+# --- each client's own limit on the public pages (ops/waf.py) ----------------------------------
+
+def test_each_client_is_limited_on_the_public_pages_by_a_web_acl_on_the_api_stage(sam):
+    from ops import waf
+
+    resources = sam["Resources"]
+    acl = resources[cfn_template.WEB_ACL]
+    assert acl["Type"] == "AWS::WAFv2::WebACL"
+    properties = acl["Properties"]
+    assert (properties["Scope"], properties["DefaultAction"]) == ("REGIONAL", {"Allow": {}})
+    (rule,) = properties["Rules"]
+    assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
+    rate = rule["Statement"]["RateBasedStatement"]
+    # Per client IP, over five minutes, at the stage's limit (config.json sets none: the default).
+    assert (rate["AggregateKeyType"], rate["EvaluationWindowSec"], rate["Limit"]) == ("IP", 300, waf.DEFAULT_LIMIT)
+    scope = rate["ScopeDownStatement"]["RegexMatchStatement"]
+    assert scope["FieldToMatch"] == {"UriPath": {}}
+    pattern = re.compile(scope["RegexString"])
+    for path in ("/s/tok3n", "/api/s/tok3n", "/u/tok3n", "/h/tok3n", "/signin", "/api/signin/tok3n", "/dev/s"):
+        assert pattern.search(path), path
+    for path in ("/v1/interactions", "/api/v1/webhooks/zendesk", "/health", "/signinx", "/api/surveys", "/"):
+        assert not pattern.search(path), path
+    # Associated with the API's stage, once the stage exists.
+    association = resources[cfn_template.WEB_ACL_ASSOCIATION]
+    assert association["Type"] == "AWS::WAFv2::WebACLAssociation"
+    assert association["Properties"] == {
+        "ResourceArn": {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/api"},
+        "WebACLArn": {"Fn::GetAtt": [cfn_template.WEB_ACL, "Arn"]}}
+    assert resources["RestAPI"]["Properties"]["StageName"] == "api"
+    assert association["DependsOn"] == ["RestAPIapiStage"]  # SAM's name for the stage it makes
+    # The stage throttle stays, as the ceiling over all clients.
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s["ThrottlingRateLimit"]
+                for s in resources["RestAPI"]["Properties"]["MethodSettings"]}
+    assert settings[("/~1s~1{token}", "GET")] == cfn_template.PUBLIC_THROTTLE.rate
+
+
+def test_the_per_client_limit_is_the_stages_setting(tmp_path):
+    from app import app
+    from ops import waf
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["dev"].setdefault("environment_variables", {})["CLOSELOOP_CLIENT_RATE_LIMIT"] = "250"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    template = cfn_template.build("dev", app, config_path=path)
+    (rule,) = template["Resources"][cfn_template.WEB_ACL]["Properties"]["Rules"]
+    assert rule["Statement"]["RateBasedStatement"]["Limit"] == 250
+    config["stages"]["dev"]["environment_variables"]["CLOSELOOP_CLIENT_RATE_LIMIT"] = "5"  # under WAF's least
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=waf.LIMIT_VARIABLE):
+        cfn_template.build("dev", app, config_path=path)
+
+
+def test_api_gateway_caches_the_authorizers_answer_for_30_seconds_not_its_default_300(sam):
+    from chalicelib.api import auth
+
+    (definition,) = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"].values()
+    # The Lambda authorizer on the Authorization header, not the usage-plan key chalice writes
+    # for a definition named `api_key` (which would drop the authorizer and its TTL).
+    assert (definition["name"], definition["in"], definition["x-amazon-apigateway-authtype"]) == (
+        "Authorization", "header", "custom")
+    authorizer = definition["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token" and "${ApiKey.Arn}" in authorizer["authorizerUri"]["Fn::Sub"]
+    assert authorizer["authorizerResultTtlInSeconds"] == auth.GATEWAY_CACHE_SECONDS == 30

@@ -373,3 +373,24 @@ def test_no_secret_value_reaches_logs_answers_or_output(api, stack, webhook, ssm
     for value in values:
         assert value not in text, value
     assert all(value not in json.dumps(headers) for headers in webhook.headers for value in values)
+
+
+def test_while_ssm_fails_a_forced_re_read_is_tried_once_per_30_seconds_not_on_every_request(ssm, calls, ticks):
+    from botocore.exceptions import ClientError
+
+    put(ssm, "freshdesk_webhook_secret", "fd-value-3434")
+    assert stage_secrets.secret("freshdesk_webhook_secret") == "fd-value-3434"
+
+    def unavailable(**kwargs):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameters")
+
+    aws.client("ssm").meta.events.register("before-call.ssm.GetParameters", unavailable)
+    ticks[0] += 60
+    # Forged signatures each ask for a re-read: only the first reaches SSM while it fails.
+    assert stage_secrets.refresh() is True
+    assert [stage_secrets.refresh() for _ in range(20)] == [False] * 20
+    assert len(calls) == 2
+    assert stage_secrets.secret("freshdesk_webhook_secret") == "fd-value-3434"
+    ticks[0] += 31
+    assert stage_secrets.refresh() is True
+    assert len(calls) == 3
