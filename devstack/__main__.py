@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 
 from devstack import HELPDESK_SECRETS, STATE_FILE
+from devstack.servers import app_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +133,7 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
     chalice_config = factory.create_config_obj(chalice_stage_name="local")
     app = factory.load_chalice_app(environment_variables=chalice_config.environment_variables)
-    http_server = factory.create_local_server(app, chalice_config, args.host, args.port)
+    http_server = app_server(factory, app, chalice_config, args.host, args.port)
     threading.Thread(target=http_server.server.serve_forever, daemon=True, name="chalice-local").start()
     stoppers.append(http_server.shutdown)
 

@@ -18,13 +18,15 @@ import threading
 import uuid
 from datetime import datetime, timezone
 from email.utils import getaddresses
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Optional
 
 from jinja2 import Environment, select_autoescape
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
+
+from devstack.servers import BurstHTTPServer
 
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/alerts"
@@ -147,7 +149,7 @@ def _linkify(text: str):
     return Markup("").join(parts)
 
 
-def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
+def make_server(outbox: Outbox, host: str, port: int) -> BurstHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
@@ -182,7 +184,7 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
         def _inbound_sms(self, body: str) -> None:
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting too: a 400, not a dropped connection
                 data = None
             if not isinstance(data, dict) or not isinstance(data.get("from"), str) \
                     or not _E164.match(data["from"]):
@@ -207,4 +209,4 @@ def make_server(outbox: Outbox, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, *args):
             pass
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return BurstHTTPServer((host, port), Handler)

@@ -12,7 +12,6 @@ objects.
 """
 from __future__ import annotations
 
-import json
 import logging
 from email.utils import parseaddr
 from typing import Optional
@@ -21,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.contacts.ledger import suppress
 from chalicelib.contacts.model import SuppressionReason
+from chalicelib.platform.errors import InvalidInput
+from chalicelib.platform.validation import read_json
 from chalicelib.surveys import ContactKind
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,9 @@ class Notification(_Lenient):
 def parse(message: str) -> Notification:
     """The SES notification in an SNS message; raises ValueError when it is not one."""
     try:
-        data = json.loads(message)
-    except (TypeError, json.JSONDecodeError) as error:
-        raise ValueError(f"not JSON: {error}") from None
+        data = read_json(message)  # the edge's one reader: no RecursionError, no silent duplicate keys
+    except InvalidInput as error:
+        raise ValueError(f"not JSON: {error.fields[0]['type']}") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     try:

@@ -12,7 +12,6 @@ what an adapter does).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Callable
@@ -24,6 +23,7 @@ from chalicelib.integrations.zendesk import Zendesk
 from chalicelib.platform import clock
 from chalicelib.platform import secrets as stage_secrets
 from chalicelib.platform.errors import InvalidInput
+from chalicelib.platform.validation import read_json
 from chalicelib.storage.repository import Repository
 from chalicelib.storage.table import TTL_ATTRIBUTE, ItemKey
 from chalicelib.surveys import CannotCancel, SurveyStatus, accept_interaction, cancel_interaction
@@ -79,12 +79,7 @@ def receive(product: str, headers: dict, raw: bytes, base_url: str) -> Answer:
 
 
 def _json_object(raw: bytes) -> dict:
-    try:
-        payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the body is not valid JSON",
-                           [{"field": "body", "message": "must be valid JSON", "type": "invalid_json"}],
-                           error="invalid_json") from None
+    payload = read_json(raw)  # the edge's one reader: depth, duplicate keys, numbers, UTF-8
     if not isinstance(payload, dict):
         raise InvalidInput("the body must be a JSON object",
                            [{"field": "body", "message": "must be a JSON object", "type": "dict_type"}])

@@ -8,7 +8,7 @@ maps errors itself. Nothing here touches storage: a request that fails here has 
 from __future__ import annotations
 
 import functools
-import json
+import re
 import secrets
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qs
@@ -17,14 +17,17 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel
 
 from chalicelib.platform import i18n
-from chalicelib.platform.errors import InvalidInput, Problem
+from chalicelib.platform.errors import InvalidInput, Problem, bad_field
 from chalicelib.platform.rendering import Page, render
 from chalicelib.platform.settings import get_settings
-from chalicelib.platform.validation import validate
+from chalicelib.platform.validation import read_json, validate
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_BODY_BYTES = 64 * 1024
+# A query parameter of ours is a date, a name or a cursor: none comes near this.
+MAX_PARAM_CHARS = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -115,18 +118,32 @@ def form_body(request, model: type[M]) -> M:
 
 
 def form_fields(request) -> dict[str, str]:
-    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last value."""
+    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last value.
+    Not UTF-8, or not a form: InvalidInput naming `body` (error "invalid_form"), never a garbled value."""
     content_type = (request.headers.get("content-type") or "").lower()
     raw = _raw(request)
-    if content_type.startswith("multipart/form-data"):
-        return _multipart(raw, content_type)
-    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    try:
+        if content_type.startswith("multipart/form-data"):
+            return _multipart(raw, content_type)
+        return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict").items()}
+    except UnicodeError:  # the bytes, or a %-escape in them, are not UTF-8: our pages send only UTF-8
+        raise _form_problem("invalid_utf8", "must be UTF-8") from None
+    except (LookupError, ValueError):  # multipart parts with an unknown charset, or garbage
+        raise _form_problem("invalid_form", "must be a form post (url-encoded or multipart)") from None
 
 
 def query(request, model: type[M]) -> M:
-    """The query string, validated by `model` (a parameter given twice counts with its last value)."""
+    """The query string, validated by `model` (a parameter given twice counts with its last value);
+    a value that is very long or holds control characters is refused naming its parameter."""
     params = request.query_params or {}
-    return validate(model, {name: params.get(name) for name in params})
+    values = {name: params.get(name) for name in params}
+    for name, value in values.items():
+        field = name[:64] or "query"  # "?=x" has a parameter without a name
+        if len(value) > MAX_PARAM_CHARS:
+            raise bad_field(field, f"must be at most {MAX_PARAM_CHARS} characters")
+        if _CONTROL.search(name + value):
+            raise bad_field(field, "must not hold control characters")
+    return validate(model, values)
 
 
 def principal(request) -> str:
@@ -154,12 +171,7 @@ def base_url(request) -> str:
 
 
 def _parse_json(request) -> Any:
-    try:
-        return json.loads(_raw(request))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"the body is not valid JSON: {error}",
-                           [{"field": "body", "message": "must be valid JSON", "type": "invalid_json"}],
-                           error="invalid_json") from None
+    return read_json(_raw(request))  # platform/validation.py: the one JSON reader, webhooks' too
 
 
 def _raw(request) -> bytes:
@@ -169,6 +181,11 @@ def _raw(request) -> bytes:
                            [{"field": "body", "message": f"must be at most {MAX_BODY_BYTES} bytes",
                              "type": "body_too_large"}], error="body_too_large")
     return raw
+
+
+def _form_problem(kind: str, message: str) -> InvalidInput:
+    return InvalidInput(f"the form {message}", [{"field": "body", "message": message, "type": kind}],
+                        error="invalid_form")
 
 
 def _multipart(raw: bytes, content_type: str) -> dict[str, str]:

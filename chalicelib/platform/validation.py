@@ -3,14 +3,16 @@ that names the field (chalicelib/platform/errors.py). Nothing here touches HTTP 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import math
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.platform.errors import bad_field, invalid_fields
+from chalicelib.platform.errors import InvalidInput, bad_field, invalid_fields
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,6 +29,83 @@ def field_error(error: dict) -> dict:
     # A check across fields (e.g. the channel's address) names its field in the error's context.
     location = ".".join(str(part) for part in error["loc"]) or (error.get("ctx") or {}).get("field") or "body"
     return {"field": location, "message": error["msg"], "type": error["type"]}
+
+
+# --- JSON bodies --------------------------------------------------------------------------------
+
+# No input of ours nests deeper than a few levels; json.loads recurses, so depth is checked first.
+MAX_JSON_DEPTH = 32
+# DynamoDB keeps 38 significant digits: a longer integer could not be stored as it was sent.
+MAX_INT_DIGITS = 38
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)  # one char per step: no backtracking blow-up
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_json(raw: bytes | str) -> Any:
+    """`raw` (a request body, a message) as JSON, or InvalidInput naming `body`, error "invalid_json",
+    with a `type` saying what is wrong: invalid_utf8, too_deep, duplicate_key, invalid_number
+    (NaN, Infinity, a float that overflows), number_too_long, invalid_unicode (a lone surrogate) or
+    invalid_json. Never a RecursionError or an int() limit: every path ends in the one problem."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else str(raw)
+        text.encode("utf-8")  # a str handed in may hold lone surrogates
+    except UnicodeError:
+        raise json_problem("invalid_utf8", "must be UTF-8") from None
+    if too_deep(text):
+        raise json_problem("too_deep", f"must not nest arrays and objects more than {MAX_JSON_DEPTH} deep")
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant,
+                          parse_int=_bounded_int, parse_float=_finite_float)
+    except ValueError as error:
+        raise json_problem("invalid_json", "must be valid JSON", f"the body is not valid JSON: {error}") from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeError:
+            raise json_problem("invalid_unicode", "must not escape a lone surrogate (\\ud800-\\udfff)") from None
+    return data
+
+
+def too_deep(text: str) -> bool:
+    """Whether arrays and objects in JSON text nest deeper than MAX_JSON_DEPTH, counted without
+    recursion (brackets inside strings skipped)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False  # too few brackets to reach the limit: not worth a scan
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(1 if c in "[{" else -1 for c in brackets), default=0) > MAX_JSON_DEPTH
+
+
+def json_problem(kind: str, message: str, detail: str = "") -> InvalidInput:
+    """The one refusal of a body that cannot be read as JSON: 400 naming `body`, its `type` the reason."""
+    return InvalidInput(detail or f"the body {message}", [{"field": "body", "message": message, "type": kind}],
+                        error="invalid_json")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:  # json.loads would keep the last silently; which one the sender meant is unknown
+            raise json_problem("duplicate_key", f"must not repeat a key in an object ({key[:64]!r})")
+        data[key] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise json_problem("invalid_number", f"must not hold {name}: JSON numbers are finite")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise json_problem("number_too_long", f"must not hold an integer of more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise json_problem("invalid_number", "must not hold a number too large for a float")
+    return value
 
 
 # --- moments in query strings ------------------------------------------------------------------
