@@ -13,9 +13,10 @@ app = Chalice(app_name="closeloop")
 # Every invocation: JSON log lines (set up on the first) and a fresh correlation id.
 app.register_middleware(telemetry.around, "all")
 
-# The admin API's authorizer; `api_key` is its Lambda handler (app.api_key).
+# The admin API's authorizer; `bearer_key` is its Lambda handler (app.bearer_key). Not `api_key`:
+# chalice would write API Gateway's usage-plan key in its place (chalicelib/api/auth.py).
 app.register_blueprint(auth.blueprint)
-api_key = auth.api_key
+bearer_key = auth.bearer_key
 
 app.register_blueprint(admin.admin)             # /v1/: interactions, surveys, reports, responses, follow-ups, ...
 app.register_blueprint(webhooks.webhooks)       # /v1/webhooks/: Zendesk, Intercom, Freshdesk (signed)

@@ -383,7 +383,23 @@ def ensure_alarms(aws, stage: str, names: StackNames, alert_topic_arn: str) -> l
             continue
         cloudwatch.put_metric_alarm(**alarm)
         done.append(Done("alarm", name, "updated", differing) if name in current else Done("alarm", name, "created"))
-    return done
+    return done + remove_retired_alarms(aws, stage)
+
+
+def remove_retired_alarms(aws, stage: str) -> list[Done]:
+    """Delete the alarms of handlers renamed away (ops/alarms.py RETIRED_HANDLERS) where they are
+    left; a stage that never had them gets no step."""
+    from ops.alarms import retired_alarm_names
+
+    retired = retired_alarm_names(stage)
+    if not retired:  # DescribeAlarms without names lists every alarm of the account
+        return []
+    cloudwatch = aws("cloudwatch")
+    found = [alarm["AlarmName"] for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=retired)
+             for alarm in page["MetricAlarms"]]
+    if found:
+        cloudwatch.delete_alarms(AlarmNames=found)
+    return [Done("alarm", name, "deleted") for name in found]
 
 
 def ensure_dashboard(aws, stage: str, names: StackNames, region: str, account: str) -> Done:

@@ -168,8 +168,7 @@ def build(stage: str, app=None, public: Throttle = PUBLIC_THROTTLE, default: Thr
     resources.update(_ses(names))
     resources.update(_functions(names, handlers))
     resources.update(_failure_destinations(handlers))
-    resources[REST_API] = {"Properties": {"MethodSettings": method_settings(app, public, default),
-                                          "DefinitionBody": {"securityDefinitions": authorizers(app, handlers)}}}
+    resources[REST_API] = {"Properties": {"MethodSettings": method_settings(app, public, default)}}
     resources.update(_alarms(stage, names))
     resources.update(_dashboard(stage, names))
     resources.update(_web_acl(names, waf.limit(bootstrap.stage_environment(config_path, stage)),
@@ -362,25 +361,6 @@ def _failure_destinations(handlers: list[Function]) -> dict:
             },
         }
     return resources
-
-
-def authorizers(app, handlers: list[Function]) -> dict:
-    """Each built-in authorizer's security definition, as chalice would write it. Chalice takes an
-    authorizer named `api_key` (ours) for its own `api_key_required` and writes API Gateway's
-    usage-plan key (x-api-key) in its place, dropping the Lambda authorizer and its TTL; this
-    template's definition wins the merge."""
-    logical_ids = {f.handler: f.logical_id for f in handlers if f.kind == "authorizer"}
-    definitions = {}
-    for auth in app.builtin_auth_handlers:
-        authorizer: dict[str, Any] = {"type": "token", "authorizerUri": {"Fn::Sub": (
-            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-            "${%s.Arn}/invocations" % logical_ids[auth.name])}}
-        if auth.ttl_seconds is not None:
-            authorizer["authorizerResultTtlInSeconds"] = auth.ttl_seconds
-        definitions[auth.name] = {"type": "apiKey", "name": auth.header, "in": "header",
-                                  "x-amazon-apigateway-authtype": "custom",
-                                  "x-amazon-apigateway-authorizer": authorizer}
-    return definitions
 
 
 def _encode(path: str) -> str:

@@ -34,7 +34,7 @@ POLICIES = ROOT / ".chalice" / "policies"  # chalice reads iam_policy_file relat
 GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # The built-in authorizer: looks the API key up, and moves a key hashed under an older pepper
     # to the current one (a transaction: put the new item, delete the old).
-    "api_key": {
+    "bearer_key": {
         "table": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
         "secrets": ("ssm:GetParameters",),
     },

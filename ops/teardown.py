@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ops import waf
 from ops.bootstrap import (
-    CONFIG, PROTECTED_STAGES, Clients, Done, current_dashboard, read_config, run_chalice, stage_config,
+    CONFIG, PROTECTED_STAGES, Clients, Done, current_dashboard, read_config, remove_retired_alarms, run_chalice,
+    stage_config,
 )
 from ops.stack import SECRET_NAMES, StackNames
 from ops.stack import names as stack_names
@@ -65,7 +66,8 @@ def remove_alarms(aws, stage: str, names: StackNames) -> list[Done]:
     found = [name for name in wanted if name in existing]
     for start in range(0, len(found), 100):  # DeleteAlarms takes at most 100 names
         cloudwatch.delete_alarms(AlarmNames=found[start:start + 100])
-    return [Done("alarm", name, "deleted" if name in existing else "absent") for name in wanted]
+    return [Done("alarm", name, "deleted" if name in existing else "absent") for name in wanted] + (
+        remove_retired_alarms(aws, stage))  # a stage destroyed without an upgrade first
 
 
 def remove_configuration_set(aws, name: str) -> Done:

@@ -2,7 +2,7 @@
 least-privilege proof (tests/packaging/test_least_privilege.py).
 
 A call counts for a function only while one of that function's entry points runs: the route
-views (function `api_handler`), the built-in authorizer (`api_key`), the event handlers (named
+views (function `api_handler`), the built-in authorizer (`bearer_key`), the event handlers (named
 after their Python functions) and any pure Lambda function. Each is wrapped where Chalice keeps
 it (the route table, the authorizer object, the event handler object), so a call is attributed
 however a test reaches it: through chalice's test client, `lambda_.invoke` or the module

@@ -10,7 +10,7 @@ import chalicelib.contacts as contacts
 import chalicelib.followups as followups
 import chalicelib.insight as insight
 import chalicelib.surveys as surveys
-from chalicelib.api.auth import api_key
+from chalicelib.api.auth import bearer_key
 from chalicelib.platform import clock, edge
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.validation import validate
@@ -20,14 +20,14 @@ admin = edge.Routes(__name__)
 
 # --- interactions and surveys ------------------------------------------------------------------
 
-@admin.route("/v1/interactions", methods=["POST"], authorizer=api_key)
+@admin.route("/v1/interactions", methods=["POST"], authorizer=bearer_key)
 def post_interaction():
     request = admin.current_request
     accepted = surveys.accept_interaction(edge.json_body(request, surveys.InteractionIn), edge.base_url(request))
     return Response(status_code=202 if accepted.created else 200, body=accepted.view())
 
 
-@admin.route("/v1/interactions/{interaction_id}", methods=["DELETE"], authorizer=api_key)
+@admin.route("/v1/interactions/{interaction_id}", methods=["DELETE"], authorizer=bearer_key)
 def cancel_survey(interaction_id):
     """Cancel the interaction's survey before it goes: 200 with the survey (status "suppressed",
     suppressed_reason "cancelled"), again 200 on a repeat; 409 once sent; 404 when unknown."""
@@ -37,12 +37,12 @@ def cancel_survey(interaction_id):
     return surveys.survey_view(survey)
 
 
-@admin.route("/v1/surveys/{survey_id}", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/surveys/{survey_id}", methods=["GET"], authorizer=bearer_key)
 def get_survey(survey_id):
     return surveys.survey_view(_survey(survey_id))
 
 
-@admin.route("/v1/surveys/{survey_id}/opens", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/surveys/{survey_id}/opens", methods=["GET"], authorizer=bearer_key)
 def get_survey_opens(survey_id):
     """The audit trail of every fetch of the survey's links and how it was judged."""
     _survey(survey_id)
@@ -59,19 +59,19 @@ def _survey(survey_id: str):
 
 # --- reports and responses ---------------------------------------------------------------------
 
-@admin.route("/v1/reports/summary", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/reports/summary", methods=["GET"], authorizer=bearer_key)
 def get_report_summary():
     """NPS or CSAT per day, agent, team or channel, from the counters kept at write time (insight/reports.py)."""
     return insight.summary(edge.query(admin.current_request, insight.ReportQuery))
 
 
-@admin.route("/v1/responses", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/responses", methods=["GET"], authorizer=bearer_key)
 def get_responses():
     """Responses newest first, filtered, paged by an opaque cursor (insight/responses.py)."""
     return insight.list_view(edge.query(admin.current_request, insight.ResponseQuery), clock.now())
 
 
-@admin.route("/v1/responses.csv", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/responses.csv", methods=["GET"], authorizer=bearer_key)
 def export_responses():
     """One CSV page of the export; the next page's URL is in `Link` (and its cursor in `X-Next-Cursor`)."""
     request = admin.current_request
@@ -86,24 +86,24 @@ def export_responses():
 
 # --- follow-ups --------------------------------------------------------------------------------
 
-@admin.route("/v1/followups", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/followups", methods=["GET"], authorizer=bearer_key)
 def list_followups():
     return followups.list_view(edge.query(admin.current_request, followups.FollowUpQuery), clock.now())
 
 
-@admin.route("/v1/followups/stats", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/followups/stats", methods=["GET"], authorizer=bearer_key)
 def get_followup_stats():
     """Counts, medians, overdue and recovery rate of the follow-ups opened in [from, to)."""
     window = edge.query(admin.current_request, followups.StatsQuery)
     return followups.followup_stats(*followups.stats_window(window.model_dump(by_alias=True, exclude_none=True)))
 
 
-@admin.route("/v1/followups/{followup_id}", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/followups/{followup_id}", methods=["GET"], authorizer=bearer_key)
 def get_followup_detail(followup_id):
     return followups.detail_view(followups.get(followup_id), clock.now())
 
 
-@admin.route("/v1/followups/{followup_id}/claim", methods=["POST"], authorizer=api_key)
+@admin.route("/v1/followups/{followup_id}/claim", methods=["POST"], authorizer=bearer_key)
 def claim_followup(followup_id):
     request = admin.current_request
     _followup_id(followup_id)
@@ -112,7 +112,7 @@ def claim_followup(followup_id):
     return followups.detail_view(followups.claim(followup_id, claimed.owner, by, claimed.note), clock.now())
 
 
-@admin.route("/v1/followups/{followup_id}", methods=["PATCH"], authorizer=api_key)
+@admin.route("/v1/followups/{followup_id}", methods=["PATCH"], authorizer=bearer_key)
 def patch_followup(followup_id):
     request = admin.current_request
     _followup_id(followup_id)
@@ -130,12 +130,12 @@ def _followup_id(followup_id: str) -> str:
 
 # --- the suppression ledger --------------------------------------------------------------------
 
-@admin.route("/v1/suppressions", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/suppressions", methods=["GET"], authorizer=bearer_key)
 def list_suppressions():
     return contacts.suppressions_view(edge.query(admin.current_request, contacts.SuppressionQuery).kind)
 
 
-@admin.route("/v1/suppressions", methods=["POST"], authorizer=api_key)
+@admin.route("/v1/suppressions", methods=["POST"], authorizer=bearer_key)
 def add_suppression():
     """An admin suppresses a contact (reason "manual"): 201, or 200 with the earlier entry."""
     request = admin.current_request
@@ -144,18 +144,18 @@ def add_suppression():
     return Response(status_code=201 if created else 200, body=contacts.suppression_view(entry))
 
 
-@admin.route("/v1/suppressions/stats", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/suppressions/stats", methods=["GET"], authorizer=bearer_key)
 def get_suppression_stats():
     """How many surveys were suppressed, by reason (ledger reasons, open_followup, throttled)."""
     return contacts.suppression_stats()
 
 
-@admin.route("/v1/suppressions/{kind}/{value}", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/suppressions/{kind}/{value}", methods=["GET"], authorizer=bearer_key)
 def get_suppression_entry(kind, value):
     return _suppression(kind, value, contacts.get_suppression)
 
 
-@admin.route("/v1/suppressions/{kind}/{value}", methods=["DELETE"], authorizer=api_key)
+@admin.route("/v1/suppressions/{kind}/{value}", methods=["DELETE"], authorizer=bearer_key)
 def lift_suppression_entry(kind, value):
     """Lift a suppression: the contact may be surveyed again. Answers the lifted entry."""
     return _suppression(kind, value, contacts.lift_suppression)
@@ -173,14 +173,14 @@ def _suppression(kind: str, value: str, action) -> dict:
 
 # --- personal data -----------------------------------------------------------------------------
 
-@admin.route("/v1/customers/{customer_id}", methods=["DELETE"], authorizer=api_key)
+@admin.route("/v1/customers/{customer_id}", methods=["DELETE"], authorizer=bearer_key)
 def erase_customer_data(customer_id):
     """Erase one customer's personal data; 200 with a receipt of what went (zeros on a repeat)."""
     key = validate(contacts.CustomerKey, {"customer_id": unquote(customer_id)})
     return contacts.receipt_view(contacts.erase_customer(key.customer_id), customer_id=key.customer_id)
 
 
-@admin.route("/v1/erasures/{receipt_id}", methods=["GET"], authorizer=api_key)
+@admin.route("/v1/erasures/{receipt_id}", methods=["GET"], authorizer=bearer_key)
 def get_erasure(receipt_id):
     """An erasure's receipt, later: its counts and the hash of the customer id (never the id)."""
     found = contacts.find_receipt(receipt_id)

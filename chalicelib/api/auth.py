@@ -2,7 +2,12 @@
 
 Chalice enforces only its built-in authorizer in `chalice local` and the test client, so that is
 what every /v1/ route names (a test walks the route table). The blueprint is registered under
-app.py's name, which re-exports `api_key`, so the authorizer's Lambda handler stays `app.api_key`.
+app.py's name, which re-exports `bearer_key`, so the authorizer's Lambda handler is `app.bearer_key`
+(function closeloop-<stage>-bearer_key).
+
+Never name it `api_key`: chalice's swagger takes a security definition of that name for its own
+`api_key_required` and writes API Gateway's usage-plan key (x-api-key) in its place, so API
+Gateway would never call this function and every /v1/ call would get 403.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ GATEWAY_CACHE_SECONDS = 30
 
 
 @blueprint.authorizer(ttl_seconds=GATEWAY_CACHE_SECONDS)
-def api_key(auth_request):
+def bearer_key(auth_request):
     principal = apikeys.principal_for(auth_request.token)
     if principal is None:
         return AuthResponse(routes=[], principal_id="anonymous")

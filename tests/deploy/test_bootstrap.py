@@ -271,3 +271,22 @@ def test_each_client_is_limited_on_the_public_pages_by_the_stages_web_acl(aws, c
     aws.calls.clear()
     assert [s.action for s in bootstrap("dev", config_path, aws) if s.kind == "web acl"] == ["unchanged"]
     assert [c for c in aws.calls if c.startswith("WAFV2.")] == ["WAFV2.ListWebACLs", "WAFV2.GetWebACL"]
+
+
+def test_an_upgrade_deletes_the_error_alarm_of_the_renamed_authorizer(aws, config_path):
+    # A stage bootstrapped before the authorizer's rename (api_key -> bearer_key) has an error alarm
+    # on closeloop-dev-api_key, which `chalice deploy` deletes: the alarm would watch nothing.
+    bootstrap("dev", config_path, aws)
+    cloudwatch = client("cloudwatch")
+    old = "closeloop-dev-handler-errors-api_key"
+    cloudwatch.put_metric_alarm(AlarmName=old, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum",
+                                Dimensions=[{"Name": "FunctionName", "Value": "closeloop-dev-api_key"}],
+                                Period=300, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+
+    done = bootstrap("dev", config_path, aws)
+
+    assert [(step.kind, step.name, step.action) for step in done if step.action != "unchanged"] == [
+        ("alarm", old, "deleted")]
+    left = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix="closeloop-dev-")["MetricAlarms"]}
+    assert old not in left and "closeloop-dev-handler-errors-bearer_key" in left
+    assert all(step.action == "unchanged" for step in bootstrap("dev", config_path, aws))

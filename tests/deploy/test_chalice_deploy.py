@@ -4,6 +4,7 @@ the queue and topics the bootstrap made, twice without duplicates, and `destroy`
 On a copy of the project, so the repository's config.json and .chalice/deployed stay untouched."""
 from __future__ import annotations
 
+import copy
 import io
 import json
 import shutil
@@ -23,6 +24,7 @@ from tests.deploy.conftest import client
 from tests.deploy.test_teardown import iam_actions
 
 DEV = names("dev")
+AUTHORIZER = "bearer_key"  # app.py's authorizer: its Lambda is closeloop-<stage>-bearer_key
 
 
 @pytest.fixture
@@ -47,12 +49,17 @@ def project(tmp_path):
 def emulated_api_gateway(monkeypatch):
     """moto (5.2) imports only OpenAPI 3 documents and reads the optional `info.description` as if
     it were required; chalice sends Swagger 2.0 without one. Its paths read the same, so the doc is
-    handed on as OpenAPI 3 (the server runs in this process: the emulator is mended here)."""
+    handed on as OpenAPI 3 (the server runs in this process: the emulator is mended here).
+    moto makes no authorizers from the doc's securityDefinitions, so each doc chalice sent is kept,
+    in order, for a test to read what API Gateway would have made of it."""
     from moto.apigateway.models import APIGatewayBackend
 
     imported, put = APIGatewayBackend.import_rest_api, APIGatewayBackend.put_rest_api
+    sent: list[dict] = []
 
     def as_openapi3(api_doc: dict) -> dict:
+        if "swagger" in api_doc:  # chalice's, not the one moto's import hands on to its own put
+            sent.append(copy.deepcopy(api_doc))
         api_doc = {key: value for key, value in api_doc.items() if key != "swagger"}
         return {**api_doc, "openapi": "3.0.1", "info": {"description": "", **api_doc.get("info", {})}}
 
@@ -61,6 +68,7 @@ def emulated_api_gateway(monkeypatch):
     monkeypatch.setattr(APIGatewayBackend, "put_rest_api",
                         lambda self, function_id, api_doc, fail_on_warnings, mode="merge": put(
                             self, function_id, as_openapi3(api_doc), fail_on_warnings, mode))
+    return sent
 
 
 def uploaded_code(function: str) -> bytes:
@@ -98,6 +106,26 @@ def _wiring() -> dict:
     }
 
 
+def assert_the_api_authorizes_with_our_lambda(api_doc: dict) -> None:
+    """API Gateway makes a TOKEN authorizer of each custom security definition. For a definition
+    named `api_key` chalice writes the usage-plan key (x-api-key) instead: no Lambda authorizer, no
+    TTL, and every /v1/ call would get 403."""
+    from chalicelib.api import auth
+
+    definitions = api_doc["securityDefinitions"]
+    assert list(definitions) == [AUTHORIZER], definitions
+    definition = definitions[AUTHORIZER]
+    assert (definition["type"], definition["name"], definition["in"], definition["x-amazon-apigateway-authtype"]) == (
+        "apiKey", "Authorization", "header", "custom")
+    authorizer = definition["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token"
+    assert authorizer["authorizerUri"].endswith(f":function:closeloop-dev-{AUTHORIZER}/invocations")
+    assert authorizer["authorizerResultTtlInSeconds"] == auth.GATEWAY_CACHE_SECONDS
+    operations = [op for path in api_doc["paths"].values() for op in path.values() if isinstance(op, dict)]
+    assert {name for op in operations for entry in op.get("security", []) for name in entry} == {AUTHORIZER}
+    assert "x-api-key" not in json.dumps(api_doc).lower()
+
+
 def test_chalice_deploy_wires_the_handlers_to_what_the_bootstrap_made(aws, project, emulated_api_gateway,
                                                                        monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -128,6 +156,9 @@ def test_chalice_deploy_wires_the_handlers_to_what_the_bootstrap_made(aws, proje
     assert MARKER in names_in_zip and f"chalicelib/api/__pycache__/events.{sys.implementation.cache_tag}.pyc" in names_in_zip
     [(api, paths)] = wiring["apis"]
     assert api == "closeloop" and {"/v1/interactions", "/s/{token}", "/v1/webhooks/zendesk"} <= set(paths)
+    # The REST API's authorizer is our Lambda (moto makes none from the doc: read what chalice sent).
+    (imported,) = emulated_api_gateway
+    assert_the_api_authorizes_with_our_lambda(imported)
     # Each client's limit on the public pages: the stage's web ACL on the API's stage.
     (api_id,) = [api["id"] for api in client("apigateway").get_rest_apis()["items"]]
     stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{api_id}/stages/api"
@@ -143,7 +174,38 @@ def test_chalice_deploy_wires_the_handlers_to_what_the_bootstrap_made(aws, proje
     again = _wiring()
     assert {k: v for k, v in again.items() if k != "functions"} == {k: v for k, v in wiring.items() if k != "functions"}
     assert set(again["functions"]) == set(wiring["functions"])
+    assert_the_api_authorizes_with_our_lambda(emulated_api_gateway[-1])  # the update sent it again
 
     destroy("dev", config, aws)
     gone = _wiring()
     assert not any(gone.values()), gone
+
+
+def name_the_authorizer(project, name: str) -> None:
+    """The project's authorizer (function, routes, config, policy files) renamed from AUTHORIZER."""
+    for path in ("app.py", "chalicelib/api/auth.py", "chalicelib/api/admin.py", ".chalice/config.json"):
+        (project / path).write_text((ROOT / path).read_text().replace(AUTHORIZER, name))
+    for stage in ("dev", "prod"):
+        shutil.copy(ROOT / ".chalice" / "policies" / stage / f"{AUTHORIZER}.json",
+                    project / ".chalice" / "policies" / stage / f"{name}.json")
+
+
+def test_an_upgraded_stage_loses_the_authorizer_under_its_old_name(aws, project, emulated_api_gateway, monkeypatch):
+    # A stage deployed before the rename has closeloop-dev-api_key: chalice deletes a function (and
+    # its role) that the app no longer has, so no old authorizer is left behind.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    config = project / ".chalice" / "config.json"
+    name_the_authorizer(project, "api_key")
+    bootstrap("dev", config, aws)
+    deploy("dev", config, aws)
+    assert "closeloop-dev-api_key" in _wiring()["functions"]
+
+    name_the_authorizer(project, AUTHORIZER)  # this release
+    bootstrap("dev", config, aws)
+    deploy("dev", config, aws)
+
+    functions = _wiring()["functions"]
+    assert "closeloop-dev-api_key" not in functions and f"closeloop-dev-{AUTHORIZER}" in functions
+    roles = {role["RoleName"] for role in client("iam").list_roles()["Roles"]}
+    assert "closeloop-dev-api_key" not in roles and f"closeloop-dev-{AUTHORIZER}" in roles
+    assert_the_api_authorizes_with_our_lambda(emulated_api_gateway[-1])

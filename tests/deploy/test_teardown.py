@@ -53,6 +53,20 @@ def test_destroy_removes_everything_but_the_data(aws, config_path):
     assert {step.action for step in done} == {"deleted", "kept"}
 
 
+def test_destroy_removes_the_renamed_authorizers_old_alarm_of_a_stage_never_upgraded(aws, config_path):
+    bootstrap("dev", config_path, aws)
+    old = "closeloop-dev-handler-errors-api_key"  # the authorizer's before its rename to bearer_key
+    client("cloudwatch").put_metric_alarm(
+        AlarmName=old, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum", Period=300, EvaluationPeriods=1,
+        Dimensions=[{"Name": "FunctionName", "Value": "closeloop-dev-api_key"}], Threshold=0,
+        ComparisonOperator="GreaterThanThreshold")
+
+    done = destroy("dev", config_path, aws, delete_app=False)
+
+    assert _left("dev")["alarms"] == []
+    assert ("alarm", old, "deleted") in {(step.kind, step.name, step.action) for step in done}
+
+
 def test_destroy_with_delete_data_removes_the_table_and_the_secrets_and_can_run_again(aws, config_path):
     bootstrap("dev", config_path, aws)
     destroy("dev", config_path, aws, delete_app=False)

@@ -290,14 +290,21 @@ def test_the_per_client_limit_is_the_stages_setting(tmp_path):
         cfn_template.build("dev", app, config_path=path)
 
 
-def test_api_gateway_caches_the_authorizers_answer_for_30_seconds_not_its_default_300(sam):
+def test_the_api_authorizes_with_our_lambda_and_caches_its_answer_for_30_seconds_not_300(sam):
     from chalicelib.api import auth
 
-    (definition,) = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"].values()
-    # The Lambda authorizer on the Authorization header, not the usage-plan key chalice writes
-    # for a definition named `api_key` (which would drop the authorizer and its TTL).
-    assert (definition["name"], definition["in"], definition["x-amazon-apigateway-authtype"]) == (
-        "Authorization", "header", "custom")
+    # What chalice itself writes (the merge template adds no definition): the Lambda authorizer on
+    # the Authorization header. For an authorizer named `api_key` chalice would write API Gateway's
+    # usage-plan key (x-api-key) instead, dropping the authorizer and its TTL: every /v1/ call 403.
+    definitions = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
+    assert list(definitions) == ["bearer_key"], definitions
+    definition = definitions["bearer_key"]
+    assert (definition["type"], definition["name"], definition["in"], definition["x-amazon-apigateway-authtype"]) == (
+        "apiKey", "Authorization", "header", "custom")
     authorizer = definition["x-amazon-apigateway-authorizer"]
-    assert authorizer["type"] == "token" and "${ApiKey.Arn}" in authorizer["authorizerUri"]["Fn::Sub"]
+    assert authorizer["type"] == "token"
+    assert "/functions/${BearerKey.Arn}/invocations" in authorizer["authorizerUri"]["Fn::Sub"]
+    assert functions(sam)["app.bearer_key"] is sam["Resources"]["BearerKey"]
     assert authorizer["authorizerResultTtlInSeconds"] == auth.GATEWAY_CACHE_SECONDS == 30
+    assert "x-api-key" not in json.dumps(sam["Resources"]["RestAPI"]).lower()
+

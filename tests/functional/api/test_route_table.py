@@ -51,12 +51,25 @@ def test_the_app_has_admin_routes_and_public_pages():
 
 
 def test_every_admin_route_requires_the_api_key_authorizer():
-    assert app_module.api_key.name == "api_key"
-    assert isinstance(app_module.api_key, ChaliceAuthorizer)  # the only kind chalice local enforces
+    assert app_module.bearer_key.name == "bearer_key"  # its Lambda: closeloop-<stage>-bearer_key
+    assert isinstance(app_module.bearer_key, ChaliceAuthorizer)  # the only kind chalice local enforces
     for path, method in admin_routes():
         entry = app_module.app.routes[path][method]
-        assert entry.authorizer is app_module.api_key, f"{method} {path} is not behind the API key"
-        assert entry.authorizer.name == "api_key"
+        assert entry.authorizer is app_module.bearer_key, f"{method} {path} is not behind the API key"
+        assert entry.authorizer.name == "bearer_key"
+
+
+def test_chalice_writes_our_lambda_authorizer_for_api_gateway_not_its_usage_plan_key():
+    # What `chalice deploy` and `chalice package` hand API Gateway. A definition named `api_key`
+    # is taken for chalice's own api_key_required and becomes the x-api-key usage-plan key: the
+    # authorizer would never run and every /v1/ call would get 403.
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+
+    definitions = CFNSwaggerGenerator().generate_swagger(app_module.app)["securityDefinitions"]
+    assert list(definitions) == ["bearer_key"]
+    assert definitions["bearer_key"]["name"] == "Authorization"
+    assert definitions["bearer_key"]["x-amazon-apigateway-authtype"] == "custom"
+    assert definitions["bearer_key"]["x-amazon-apigateway-authorizer"]["type"] == "token"
 
 
 def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_webhook():
@@ -66,7 +79,7 @@ def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_web
                     or path in CONTRACT or is_session_route(path)), f"{method} {path} is public by accident"
             assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS | CONTRACT)
         else:
-            assert entry.authorizer is app_module.api_key
+            assert entry.authorizer is app_module.bearer_key
     for path in SIGNED_WEBHOOKS:
         assert path.startswith("/v1/webhooks/")
 
