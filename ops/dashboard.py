@@ -37,7 +37,7 @@ _GOOD = "#2ca02c"
 
 # The survey funnel: in, out, answered; then the two ways a survey does not go out.
 FUNNEL = ("SurveysAccepted", "SurveysSent", "Responses", "SurveysSuppressed", "SurveysFailed")
-FOLLOW_UPS = ("Detractors", "Alerts", "Escalations")
+FOLLOW_UPS = ("Detractors", "Alerts", "AlertsRetracted", "Escalations")
 
 
 def dashboard_name(names: StackNames) -> str:

@@ -49,8 +49,9 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # The jobs queue's consumer: sends surveys (email with the configuration set, SMS), reminders,
     # re-surveys and sign-in links, decides detractor alerts (alert topic, signed webhook), queues what follows.
     "handle_job": {
+        # Query: the detractor decision reads the survey with its latest page views (is it quiet?).
         "table": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                  "dynamodb:DeleteItem"),
+                  "dynamodb:DeleteItem", "dynamodb:Query"),
         "jobs_queue": ("sqs:SendMessage",),
         "sender_identity": ("ses:SendEmail",),
         "configuration_set": ("ses:SendEmail",),
