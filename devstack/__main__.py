@@ -1,10 +1,11 @@
 """`make run`: the whole product on this machine, no AWS account needed.
 
-- DynamoDB Local (AWS's engine, via Java) holds the table; moto emulates SES, SNS and SQS.
+- DynamoDB Local (AWS's engine, via Java) holds the table; moto emulates SES, SNS, SQS and
+  EventBridge (the lifecycle events' bus).
 - The app is served by chalice's local server, stage `local`, on 127.0.0.1:8000.
 - A pump runs the queue handler, as Lambda's event source mapping would, and the scheduled
   escalation handler every 2 s (every minute on AWS).
-- The outbox on 127.0.0.1:8001 shows every email, SMS, alert and webhook the app sent.
+- The outbox on 127.0.0.1:8001 shows every email, SMS, alert, webhook and lifecycle event the app sent.
   POST /sms/inbound there plays a customer texting back (a second pump feeds the SNS handler).
 - The helpdesk webhooks get random secrets each start, shown in the banner and written to
   .cache/devstack.json; `python -m devstack.sign` posts a signed fixture with them.
@@ -107,6 +108,7 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
         CLOSELOOP_ALERT_WEBHOOK_URL=os.environ.get("CLOSELOOP_ALERT_WEBHOOK_URL")
         or f"http://{args.host}:{args.outbox_port}{outbox_module.WEBHOOK_PATH}",
         CLOSELOOP_ESCALATION_TOPIC_ARN=created.escalation_topic_arn,
+        CLOSELOOP_EVENT_BUS_NAME=created.event_bus_name,  # lifecycle events: the outbox's channel "event"
         CLOSELOOP_ESCALATION_WEBHOOK_URL=os.environ.get("CLOSELOOP_ESCALATION_WEBHOOK_URL")
         or f"http://{args.host}:{args.outbox_port}{outbox_module.ESCALATION_WEBHOOK_PATH}",
         # Dev only: a fresh secret each start; the outbox shows the signature headers it produces.
@@ -121,6 +123,7 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
 
     outbox = outbox_module.Outbox(created.alert_topic_arn, created.escalation_topic_arn)
     outbox.sms_replies_topic_arn = created.sms_replies_topic_arn
+    outbox.event_queue_url, outbox.event_bus_name = created.event_queue_url, created.event_bus_name
     outbox_server = outbox_module.make_server(outbox, args.host, args.outbox_port)
     threading.Thread(target=outbox_server.serve_forever, daemon=True, name="outbox").start()
     stoppers.append(outbox_server.shutdown)
@@ -166,7 +169,7 @@ closeloop is running (stage local)
   app       {public_url}
   outbox    http://{args.host}:{args.outbox_port}/   (JSON: /outbox.json)
   table     {table_engine}
-  AWS       moto at {os.environ['AWS_ENDPOINT_URL']} (SES, SNS, SQS)
+  AWS       moto at {os.environ['AWS_ENDPOINT_URL']} (SES, SNS, SQS, EventBridge)
   API key   {api_key}
   helpdesk webhook secrets (random each start), for {public_url}/v1/webhooks/<helpdesk>:
 {hooks}

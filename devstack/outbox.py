@@ -7,6 +7,8 @@ keep their signature headers (X-Closeloop-Signature, X-Closeloop-Timestamp) in "
 `POST /sms/inbound` with {"from": "+1...", "body": "STOP"} plays a customer texting the app: it
 publishes End User Messaging's inbound-SMS JSON to the replies topic, whose queue the pump feeds
 to the app's SNS handler; the app's answers show up here as channel "sms".
+Lifecycle events put on the local event bus arrive through a queue a rule copies them to: channel
+"event", `to` the bus, `subject` the detail-type, `text` the detail as JSON.
 """
 from __future__ import annotations
 
@@ -50,6 +52,9 @@ class Outbox:
         self.alert_topic_arn = alert_topic_arn
         self.topic_arns = (alert_topic_arn, *other_topic_arns)
         self.sms_replies_topic_arn: Optional[str] = None  # set by devstack: where /sms/inbound publishes
+        # Set by devstack: the queue a rule copies the event bus's closeloop events to (channel "event").
+        self.event_queue_url: Optional[str] = None
+        self.event_bus_name = ""
         self.messages: list[dict] = []
         self._seen: set[str] = set()
         self._lock = threading.Lock()
@@ -78,6 +83,24 @@ class Outbox:
             for notification in list(topic.sent_notifications if topic else []):
                 message_id, text, subject = notification[0], notification[1], notification[2]
                 self.add(f"alert:{message_id}", "alert", topic_arn, text, subject=subject)
+        if self.event_queue_url:
+            self._collect_events()
+
+    def _collect_events(self) -> None:
+        """Lifecycle events, as EventBridge delivered them to the queue: subject the detail-type, text the detail."""
+        from chalicelib.platform import aws
+
+        sqs = aws.client("sqs")
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.event_queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                event = json.loads(message["Body"])
+                self.add(f"event:{event['id']}", "event", self.event_bus_name, json.dumps(event["detail"]),
+                         subject=event["detail-type"])
+                sqs.delete_message(QueueUrl=self.event_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _add_email(self, message_id: str, raw: str) -> None:
         if f"email:{message_id}" in self._seen:
@@ -116,6 +139,7 @@ _PAGE = Environment(autoescape=select_autoescape(default_for_string=True)).from_
  article{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
  .ch{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#1e40af;color:#fff;font-size:.8rem}
  .alert .ch{background:#b91c1c}.webhook .ch{background:#7c3aed}.sms .ch{background:#047857}
+ .event .ch{background:#92400e}
  pre{white-space:pre-wrap;background:#f9fafb;padding:.75rem;border-radius:.25rem}
  iframe{width:100%;height:30rem;border:1px solid #d1d5db;border-radius:.25rem;background:#fff}
  .meta{color:#4b5563;font-size:.875rem}

@@ -1,6 +1,7 @@
 """Create what the app needs in the emulated AWS account: table, queue, topic, sender, API key."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from chalicelib.apikeys import ensure_key
@@ -17,6 +18,10 @@ SES_NOTICES_TOPIC = "closeloop-ses-notices"
 # SNS handler through the pump (devstack/pump.py's sns_event).
 SMS_REPLIES_TOPIC = "closeloop-sms-replies"
 SMS_REPLIES_QUEUE = "closeloop-local-sms-replies"
+# The lifecycle events' bus (chalicelib/events/); a rule copies every closeloop event to a queue,
+# which the outbox drains into channel "event" (devstack/outbox.py).
+EVENT_BUS = "closeloop-local-events"
+EVENT_COPY_QUEUE = "closeloop-local-events-outbox"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class LocalResources:
     escalation_topic_arn: str
     sms_replies_topic_arn: str = ""
     sms_replies_queue_url: str = ""
+    event_bus_name: str = ""
+    event_queue_url: str = ""
 
 
 def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
@@ -42,8 +49,21 @@ def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
     ensure_key("local-dev", api_key)  # on the stage's table (CLOSELOOP_TABLE_NAME is set by now)
     sms_replies_topic_arn = aws.client("sns").create_topic(Name=SMS_REPLIES_TOPIC)["TopicArn"]
     sms_replies_queue_url = subscribe_queue(sms_replies_topic_arn, SMS_REPLIES_QUEUE)
+    event_queue_url = create_event_bus(EVENT_BUS, EVENT_COPY_QUEUE)
     return LocalResources(table_name, queue_url, topic_arn, escalation_topic_arn,
-                          sms_replies_topic_arn=sms_replies_topic_arn, sms_replies_queue_url=sms_replies_queue_url)
+                          sms_replies_topic_arn=sms_replies_topic_arn, sms_replies_queue_url=sms_replies_queue_url,
+                          event_bus_name=EVENT_BUS, event_queue_url=event_queue_url)
+
+
+def create_event_bus(bus: str, queue_name: str) -> str:
+    """The bus, and a rule that copies every closeloop event on it to a queue; returns the queue's URL."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.create_event_bus(Name=bus)
+    events.put_rule(Name="outbox", EventBusName=bus, EventPattern=json.dumps({"source": ["closeloop"]}))
+    events.put_targets(Rule="outbox", EventBusName=bus, Targets=[{"Id": "outbox", "Arn": queue_arn}])
+    return queue_url
 
 
 def subscribe_queue(topic_arn: str, queue_name: str) -> str:

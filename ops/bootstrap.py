@@ -55,6 +55,9 @@ OPERATOR_ACTIONS = (
     "ssm:DescribeParameters", "ssm:PutParameter", "ssm:DeleteParameters",
     "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
     "cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards",
+    # the lifecycle events' bus; destroy removes the rules on it first
+    "events:DescribeEventBus", "events:CreateEventBus", "events:DeleteEventBus", "events:ListRules",
+    "events:ListTargetsByRule", "events:RemoveTargets", "events:DeleteRule",
     # each client's limit on the public pages (ops/waf.py); associating needs apigateway:SetWebACL too
     "wafv2:ListWebACLs", "wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
     "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "apigateway:SetWebACL",
@@ -115,6 +118,7 @@ class Stack:
             "CLOSELOOP_ESCALATION_TOPIC_ARN": self.topic_arns[n.escalation_topic],
             "CLOSELOOP_SES_CONFIGURATION_SET": n.ses_configuration_set,
             "CLOSELOOP_SECRETS_PARAMETER_PREFIX": n.parameter_prefix,
+            "CLOSELOOP_EVENT_BUS_NAME": n.event_bus,
         }
 
 
@@ -336,6 +340,17 @@ def ensure_configuration_set(aws, name: str, topic_arn: str) -> Done:
     return Done("configuration set", name, "unchanged")
 
 
+def ensure_event_bus(aws, name: str) -> Done:
+    """The lifecycle events' bus (chalicelib/events/); the rules that route from it are the stage's teams'."""
+    events = aws("events")
+    try:
+        events.describe_event_bus(Name=name)
+        return Done("event bus", name, "unchanged")
+    except events.exceptions.ResourceNotFoundException:
+        events.create_event_bus(Name=name)
+        return Done("event bus", name, "created")
+
+
 def ensure_parameters(aws, names: StackNames) -> list[Done]:
     """Each secret's SecureString parameter, created with a random value when missing. An existing
     one is never read nor overwritten: an operator may have set it (a helpdesk's signing secret),
@@ -462,6 +477,7 @@ def bootstrap(stage: str, config_path: Path = CONFIG, aws: Clients | None = None
     handlers_dlq_done, _, _ = ensure_queue(aws, names.handlers_dlq, DLQ_ATTRIBUTES)
     done += [dlq_done, queue_done, handlers_dlq_done]
     done.append(ensure_configuration_set(aws, names.ses_configuration_set, stack.topic_arns[names.ses_notices_topic]))
+    done.append(ensure_event_bus(aws, names.event_bus))
     done += ensure_parameters(aws, names)
     done += ensure_alarms(aws, stage, names, stack.topic_arns[names.alert_topic])
     # The account from a topic ARN the bootstrap has anyway: the alarms' ARNs need it.

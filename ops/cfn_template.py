@@ -15,11 +15,10 @@ the rest of closeloop uses, so the CloudFormation path cannot drift from the boo
 What it declares: the table (stream, TTL, point-in-time recovery, kept when the stack goes), the
 SNS topics (with the policies that let SES and End User Messaging publish), the jobs queue and its
 dead-letter queue, a dead-letter queue for the asynchronous handlers, the SES configuration set
-and its bounce/complaint destination, the alarms, the dashboard (ops/dashboard.py), the web ACL
-that limits each client on the public pages and its association with the API's stage
-(ops/waf.py). What it
-changes in chalice's resources: function names (chalice deploy's, which the IAM policy and the
-alarms name), environment variables that point at these resources instead of the placeholders
+and its bounce/complaint destination, the lifecycle events' bus, the alarms, the dashboard
+(ops/dashboard.py), the web ACL that limits each client on the public pages and its association
+with the API's stage (ops/waf.py). What it changes in chalice's resources: function names (chalice
+deploy's, which the IAM policy and the alarms name), environment variables that point at these resources instead of the placeholders
 in .chalice/config.json, the jobs handler's event source (ReportBatchItemFailures, the queue by
 reference), the SNS subscriptions (the topics by reference), on-failure destinations for the
 asynchronous handlers, and API Gateway throttling (the ceiling over all clients).
@@ -69,6 +68,7 @@ HANDLERS_DLQ_POLICY = "HandlersDeadLetterQueueSendPolicy"
 ALERT_TOPIC = "AlertTopic"
 ESCALATION_TOPIC = "EscalationTopic"
 SES_NOTICES_TOPIC = "SesNoticesTopic"
+EVENT_BUS = "EventBus"  # the lifecycle events' bus (chalicelib/events/)
 SMS_REPLIES_TOPIC = "SmsRepliesTopic"
 SES_CONFIGURATION_SET = "SesConfigurationSet"
 SES_EVENT_DESTINATION = "SesNoticesEventDestination"
@@ -166,6 +166,7 @@ def build(stage: str, app=None, public: Throttle = PUBLIC_THROTTLE, default: Thr
     resources.update(_queues(names, timeout))
     resources.update(_topics(names))
     resources.update(_ses(names))
+    resources[EVENT_BUS] = {"Type": "AWS::Events::EventBus", "Properties": {"Name": names.event_bus}}
     resources.update(_functions(names, handlers))
     resources.update(_failure_destinations(handlers))
     resources[REST_API] = {"Properties": {"MethodSettings": method_settings(app, public, default)}}
@@ -291,6 +292,7 @@ def environment(names: StackNames) -> dict:
         "escalation_topic_arn": {"Ref": ESCALATION_TOPIC},
         "ses_configuration_set": {"Ref": SES_CONFIGURATION_SET},
         "secrets_parameter_prefix": names.parameter_prefix,
+        "event_bus_name": {"Ref": EVENT_BUS},           # a bus's Ref is its name
     }
     unknown = sorted(set(settings) - set(Settings.model_fields))
     if unknown:  # the app would never read it: a renamed setting
@@ -448,6 +450,7 @@ def _outputs() -> dict:
         "SesNoticesTopicArn": output({"Ref": SES_NOTICES_TOPIC}),
         "SmsRepliesTopicArn": output({"Ref": SMS_REPLIES_TOPIC}),
         "SesConfigurationSetName": output({"Ref": SES_CONFIGURATION_SET}),
+        "EventBusName": output({"Ref": EVENT_BUS}),
         "PublicWebAclArn": output({"Fn::GetAtt": [WEB_ACL, "Arn"]}),
     }
 

@@ -58,6 +58,7 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "phone_numbers": ("sns:Publish",),
         "alert_topic": ("sns:Publish",),
         "secrets": ("ssm:GetParameters",),
+        "event_bus": ("events:PutEvents",),  # the lifecycle events' publish jobs (chalicelib/events/)
     },
     # SES bounces and complaints: entries in the suppression ledger.
     "handle_ses_notice": {
@@ -102,7 +103,7 @@ SIDS = {
     "log_group": "Logs", "table": "Table", "indexes": "TableIndexes", "jobs_queue": "JobsQueue",
     "sender_identity": "SenderIdentity", "configuration_set": "ConfigurationSet",
     "phone_numbers": "SmsToPhoneNumbers", "alert_topic": "AlertTopic", "escalation_topic": "EscalationTopic",
-    "secrets": "Secrets",
+    "secrets": "Secrets", "event_bus": "EventBus",
 }
 # SMS goes to a phone number, which has no ARN: sns:Publish is allowed on everything that is not
 # an SNS ARN (a topic or an endpoint), AWS's documented way to allow SMS but no topic.
@@ -140,6 +141,8 @@ def _resources(kind: str, stage: str, function: str, sender: str) -> list[str]:
         return [f"arn:aws:sqs:*:*:{n.jobs_queue}"]
     if kind in ("alert_topic", "escalation_topic"):
         return [f"arn:aws:sns:*:*:{getattr(n, kind)}"]
+    if kind == "event_bus":
+        return [f"arn:aws:events:*:*:event-bus/{n.event_bus}"]
     if kind == "sender_identity":
         # SES checks the identity the sender was verified as: the address or its domain.
         return [f"arn:aws:ses:*:*:identity/{sender}", f"arn:aws:ses:*:*:identity/{sender.rpartition('@')[2]}"]

@@ -28,6 +28,8 @@ class StackNames:
     sms_replies_topic: str
     ses_configuration_set: str
     parameter_prefix: str
+    # The EventBridge bus of the lifecycle events (chalicelib/events/); the stage's teams route from it.
+    event_bus: str = ""
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -51,4 +53,5 @@ def names(stage: str) -> StackNames:
         sms_replies_topic=f"{base}-sms-replies",
         ses_configuration_set=base,
         parameter_prefix=f"/{APP}/{stage}/",
+        event_bus=f"{base}-events",
     )

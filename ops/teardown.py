@@ -34,6 +34,7 @@ def destroy(stage: str, config_path: Path = CONFIG, aws: Clients | None = None, 
     done.append(remove_configuration_set(aws, names.ses_configuration_set))
     done += [remove_queue(aws, name) for name in (names.jobs_queue, names.jobs_dlq, names.handlers_dlq)]
     done += remove_topics(aws, names.topics)
+    done.append(remove_event_bus(aws, names.event_bus))
     if delete_data:
         done += remove_parameters(aws, names)
         done.append(remove_table(aws, names.table))
@@ -100,6 +101,22 @@ def remove_topics(aws, wanted: tuple[str, ...]) -> list[Done]:
             sns.delete_topic(TopicArn=existing[name])  # and its subscriptions
         done.append(Done("topic", name, "deleted" if name in existing else "absent"))
     return done
+
+
+def remove_event_bus(aws, name: str) -> Done:
+    """The lifecycle events' bus, with the rules on it (a bus with rules cannot be deleted)."""
+    events = aws("events")
+    try:
+        rules = events.list_rules(EventBusName=name).get("Rules", [])
+    except events.exceptions.ResourceNotFoundException:
+        return Done("event bus", name, "absent")
+    for rule in rules:
+        targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=name).get("Targets", [])
+        if targets:
+            events.remove_targets(Rule=rule["Name"], EventBusName=name, Ids=[t["Id"] for t in targets])
+        events.delete_rule(Name=rule["Name"], EventBusName=name)
+    events.delete_event_bus(Name=name)
+    return Done("event bus", name, "deleted")
 
 
 def remove_parameters(aws, names: StackNames) -> list[Done]:

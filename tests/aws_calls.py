@@ -44,7 +44,7 @@ class Call:
     `resource` names the stage's resource by role, not by the test's name for it, so the proof
     can check it against any stage's policy: "table", "index/<name>", "jobs_queue",
     "alert_topic", "escalation_topic", "phone_number", "sender_identity" (the stage's sender),
-    "configuration_set", "parameter/<secret name>", or "?<what was called>" when the call went to
+    "configuration_set", "parameter/<secret name>", "event_bus", or "?<what was called>" when the call went to
     something that is none of the stage's resources (the proof then fails: no policy names it).
     """
     function: str
@@ -118,6 +118,10 @@ def _permissions(service: str, operation: str, params: dict) -> list[tuple[str, 
         if params.get("ConfigurationSetName"):
             needed.append((action, "configuration_set"))
         return needed
+    if service == "events":  # PutEvents: the lifecycle events' bus (chalicelib/events/)
+        buses = {entry.get("EventBusName", "default") for entry in params.get("Entries", [])} or {"default"}
+        return [(action, "event_bus" if settings and bus == settings.event_bus_name else f"?bus {bus}")
+                for bus in sorted(buses)]
     if service == "ssm":
         prefix = settings.secrets_parameter_prefix if settings else ""
         names = params.get("Names") or [params.get("Name") or params.get("Path") or "?"]

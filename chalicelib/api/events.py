@@ -17,6 +17,7 @@ from chalice.app import SNSEvent, SQSEvent
 
 import chalicelib.contacts as contacts
 import chalicelib.delivery as delivery
+import chalicelib.events as lifecycle_events
 import chalicelib.followups as followups
 import chalicelib.insight as insight
 import chalicelib.leads as leads
@@ -36,7 +37,8 @@ def job_handlers() -> dict:
     or timer, not at import (a survey page's cold start needs none of them)."""
     return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
-            leads.SendSignInLink: leads.handle_signin_link}
+            leads.SendSignInLink: leads.handle_signin_link,
+            lifecycle_events.PublishEvent: lifecycle_events.handle_publish}
 
 
 def __getattr__(name: str):

@@ -24,6 +24,7 @@ from typing import Optional
 from chalicelib.contacts.ledger import hash_entry, hashed_value
 from chalicelib.contacts.model import ErasureReceipt
 from chalicelib.contacts.repository import ErasureReceipts, SmsRecords
+from chalicelib.events import customer_erased
 from chalicelib.followups import FollowUp, FollowUpRepository, followup_id_for
 from chalicelib.platform import clock
 from chalicelib.storage.table import ConditionFailed
@@ -59,6 +60,7 @@ def erase_customer(customer_id: str) -> ErasureReceipt:
         counts["followups"] += _erase_followup(followup_id_for(survey.survey_id))
     receipt = ErasureReceipt(receipt_id=RECEIPT_PREFIX + secrets.token_hex(8), erased_at=now, **counts)
     ErasureReceipts().put(receipt, hashed_value(ContactKind.CUSTOMER, customer_id))
+    customer_erased(customer_id, receipt.receipt_id, now)
     log.info("erasure %s: %s", receipt.receipt_id, receipt.model_dump(exclude={"receipt_id", "erased_at"}))
     return receipt
 

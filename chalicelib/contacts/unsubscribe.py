@@ -13,6 +13,8 @@ from typing import Optional
 
 from chalicelib.contacts.ledger import suppress
 from chalicelib.contacts.model import SuppressionReason
+from chalicelib.events import unsubscribed
+from chalicelib.platform import clock
 from chalicelib.platform.rendering import Page
 from chalicelib.surveys import Channel, ContactKind, Survey, SurveyNotFound, pages, survey_for_token
 
@@ -47,4 +49,6 @@ def unsubscribe(survey: Survey) -> Page:
     """Unsubscribe the survey's address (idempotent); the page that says so."""
     new = suppress(ContactKind.EMAIL, survey.customer.email, SuppressionReason.UNSUBSCRIBED, SOURCE)
     log.info("unsubscribe via survey %s: %s", survey.survey_id, "recorded" if new else "already suppressed")
+    if new:
+        unsubscribed(survey, clock.now())
     return confirmation_page(survey, done=True)

@@ -22,6 +22,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from chalicelib.contacts import SmsRecords, count_suppressed, describe_suppression, suppression_for_survey
 from chalicelib.delivery import email, quiet_hours, send_rate, sms
 from chalicelib.delivery.jobs import SendSlot, SendSurvey, reminder_timer
+from chalicelib.events import survey_sent
 from chalicelib.insight import sent_changes
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.settings import Settings, get_settings
@@ -93,7 +94,7 @@ def handle_send(job: SendSurvey) -> str:
         log.info("survey %s suppressed at send: %s", survey.survey_id, entry.reason.value)
         return "suppressed"
     try:
-        sent = send_once(survey, settings, "send", lambda message_id: mark_sent(survey, clock.now(), message_id),
+        sent = send_once(survey, settings, "send", lambda message_id: _sent(survey, clock.now(), message_id),
                          booked=job.send_slot)
     except send_rate.Deferred as deferred:
         deferred.requeue(job)
@@ -125,6 +126,13 @@ def mark_sent(survey: Survey, at: datetime, message_id: str, repository: Optiona
     timer of its one reminder is set (delivery/reminders.py decides at its time), in the same write."""
     (repository or SurveyRepository()).mark_sent(survey.survey_id, at, message_id, sent_changes(survey, at),
                                                  reminder_timer(survey.survey_id, at))
+
+
+def _sent(survey: Survey, at: datetime, message_id: str) -> None:
+    """The send's step completes: marked sent, then its event queued (only the step's first completion
+    gets here, so one event per survey)."""
+    mark_sent(survey, at, message_id)
+    survey_sent(survey, at)
 
 
 def sms_window_delay(survey: Survey, now: datetime, settings: Settings | None = None) -> float:

@@ -15,6 +15,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Callable
 
+from chalicelib.events import followup_opened
 from chalicelib.followups import alerts
 from chalicelib.followups.jobs import HandleResponse
 from chalicelib.followups.lifecycle import close_as_automated, followup_id_for, new_followup
@@ -79,6 +80,7 @@ def _alert(job: HandleResponse, survey: Survey) -> str:
     followups, settings = FollowUpRepository(), get_settings()
     followup = new_followup(survey, clock.now())
     if followups.open(followup):
+        followup_opened(followup)
         log.info("detractor: follow-up %s opened", followup.followup_id,
                  extra={"score": survey.score, "survey": survey.kind.value})
         telemetry.count("Detractors")

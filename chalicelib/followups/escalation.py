@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Optional
 
+from chalicelib.events import followup_escalated
 from chalicelib.followups import alerts
 from chalicelib.followups.model import FollowUp, FollowUpEvent
 from chalicelib.followups.repository import FollowUpRepository, followup_key
@@ -140,7 +141,9 @@ def _mark_escalated(followups: FollowUpRepository, followup: FollowUp, now: date
             # Resolved, escalated by another run, or given a new deadline meanwhile.
             return False
         try:
-            followups.save(escalated(followup, now), followup.version)
+            marked = escalated(followup, now)
+            followups.save(marked, followup.version)
+            followup_escalated(marked)
             return True
         except ConditionFailed:
             followup = followups.get(followup_id)

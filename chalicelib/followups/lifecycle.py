@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from chalicelib.events import followup_changed
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
@@ -157,6 +158,7 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
             if attempt == 2:
                 raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
             continue
+        followup_changed(current, updated, clock.now())
         return updated
     raise AssertionError("unreachable")
 
@@ -201,6 +203,7 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
         fresh = repository.get(followup_id)
         raise InvalidChange(f"claimed meanwhile by {fresh.owner}" if fresh and fresh.owner
                             else "changed meanwhile; try again") from None
+    followup_changed(current, updated, clock.now())
     return updated
 
 

@@ -92,6 +92,10 @@ class Settings(BaseModel):
     # send rate; SNS's SMS throughput); see chalicelib/delivery/send_rate.py.
     email_max_per_second: float = Field(14, gt=0, le=10000)
     sms_max_per_second: float = Field(20, gt=0, le=10000)
+    # Lifecycle events (chalicelib/events/, docs/events.md): the EventBridge bus they go to; empty: none.
+    event_bus_name: str = Field("", pattern=r"^[A-Za-z0-9._/-]{0,256}$")
+    # Whether response events carry the customer's comment (a data lake wants it; off by default).
+    event_comments: bool = False
 
     @model_validator(mode="after")
     def _quiet_hours(self) -> "Settings":

@@ -11,6 +11,7 @@ repository and nowhere else):
 - apikeys/repository.py: admin API keys
 - insight/counters.py: report counters; delivery/send_rate.py: a channel's next send moment
 - integrations/webhooks.py: helpdesk delivery markers; storage/named_counters.py: named counters
+- events/repository.py: lifecycle events' publish markers
 Storage never knows HTTP or the domain's rules: it raises ConditionFailed, and callers decide.
 """
 from __future__ import annotations

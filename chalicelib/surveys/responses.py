@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from chalicelib.delivery import reminder_timer
+from chalicelib.events import response_changed, response_withdrawn
 from chalicelib.followups import HandleResponse
 from chalicelib.insight import opened_changes, opens_now, response_changes
 from chalicelib.platform import clock, jobs, telemetry
@@ -167,6 +168,8 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
                      get_settings().comment_wait_seconds)
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository)
+    response_changed(survey, version, form.score, form.comment, resolved,
+                     scoring.is_detractor(survey.kind, form.score), now)
     # A changed score is the same response; only a survey's first counts (as the reports count it).
     first = survey.responded_at is None
     log.info("survey %s: response recorded", survey.survey_id,
@@ -194,6 +197,7 @@ def _refuse(repository: SurveyRepository, survey: Survey, view: SurveyOpen, judg
         # alert that went out for the sweep is taken back (followups/detractors.py).
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
         withdraw_response(survey, evidence, now, repository)
+        response_withdrawn(survey, survey.response_version + 1, judgement.reason, now)
         log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)
     else:
         repository.set_open_verdict(evidence)

@@ -115,7 +115,8 @@ def test_every_call_of_bootstrap_and_destroy_is_a_listed_operator_permission(aws
 def iam_actions(calls: list[str]) -> set[str]:
     """`DynamoDB.DescribeTable` as IAM names it, `dynamodb:DescribeTable`."""
     services = {"DynamoDB": "dynamodb", "SNS": "sns", "SQS": "sqs", "SES": "ses", "SSM": "ssm",
-                "CloudWatch": "cloudwatch", "Lambda": "lambda", "IAM": "iam", "WAFV2": "wafv2"}
+                "CloudWatch": "cloudwatch", "Lambda": "lambda", "IAM": "iam", "WAFV2": "wafv2",
+                "EventBridge": "events"}
     return {f"{services[call.split('.')[0]]}:{call.split('.')[1]}" for call in calls}
 
 

@@ -101,6 +101,8 @@ def requests_in(stage: str, call: Call) -> list[tuple[str, str, dict]]:
         found = [f"arn:aws:sqs:{arn}:{n.jobs_queue}"]
     elif role in ("alert_topic", "escalation_topic"):
         found = [f"arn:aws:sns:{arn}:{getattr(n, role)}"]
+    elif role == "event_bus":
+        found = [f"arn:aws:events:{arn}:event-bus/{n.event_bus}"]
     elif role == "phone_number":
         found = ["+14155550123"]  # SMS to a number: the request names the number, not an ARN
     elif role == "sender_identity":
@@ -143,10 +145,12 @@ def drive_survey_loop(request) -> None:
     sesv2 = boto3.client("sesv2", region_name=REGION)
     sesv2.create_configuration_set(ConfigurationSetName="closeloop-test")
     escalations = boto3.client("sns", region_name=REGION).create_topic(Name="escalations")["TopicArn"]
+    boto3.client("events", region_name=REGION).create_event_bus(Name="closeloop-test-events")
     for variable, value in {
         "SECRETS_PARAMETER_PREFIX": prefix, "SECRETS_CACHE_SECONDS": "0",  # every function reads its own
         "SES_CONFIGURATION_SET": "closeloop-test", "ESCALATION_TOPIC_ARN": escalations,
         "ESCALATION_WEBHOOK_URL": webhook.url, "THROTTLE_DAYS": "0", "RESURVEY_DELAY_SECONDS": "0",
+        "EVENT_BUS_NAME": "closeloop-test-events",
     }.items():
         monkeypatch.setenv(f"CLOSELOOP_{variable}", value)
     reset_caches()

@@ -169,6 +169,7 @@ def test_every_function_reads_the_stacks_resources_not_the_config_placeholders(s
         assert variables["CLOSELOOP_JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}, handler
         assert variables["CLOSELOOP_ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}, handler
         assert variables["CLOSELOOP_ESCALATION_TOPIC_ARN"] == {"Ref": "EscalationTopic"}, handler
+        assert variables["CLOSELOOP_EVENT_BUS_NAME"] == {"Ref": "EventBus"}, handler
         assert variables["CLOSELOOP_SECRETS_PARAMETER_PREFIX"] == names("dev").parameter_prefix, handler
         assert variables["CLOSELOOP_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}, handler
         # Every variable the bootstrap records for `chalice deploy` is set here too.
