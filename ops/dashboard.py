@@ -37,7 +37,7 @@ _GOOD = "#2ca02c"
 
 # The survey funnel: in, out, answered; then the two ways a survey does not go out.
 FUNNEL = ("SurveysAccepted", "SurveysSent", "Responses", "SurveysSuppressed", "SurveysFailed")
-FOLLOW_UPS = ("Detractors", "Alerts", "AlertsRetracted", "Escalations")
+FOLLOW_UPS = ("Detractors", "Alerts", "AlertsRetracted", "Escalations", "Kudos")
 
 
 def dashboard_name(names: StackNames) -> str:
@@ -63,7 +63,7 @@ def dashboard_body(stage: str, names: StackNames, region: str, account: str) -> 
         [(12, 6, _app_metrics(stage, region, "Survey funnel (per period)", FUNNEL)),
          (6, 6, _app_metrics(stage, region, "Automated opens (scanners, not people)", ("AutomatedOpens",))),
          (6, 6, _overdue(stage, region))],
-        [(8, 6, _app_metrics(stage, region, "Detractors, alerts, escalations", FOLLOW_UPS)),
+        [(8, 6, _app_metrics(stage, region, "Detractors, alerts, escalations, kudos", FOLLOW_UPS)),
          (8, 6, _jobs_queue(names, region)),
          (8, 6, _dead_letter_queues(names, region))],
         [(8, 6, _per_function(region, functions, "Lambda errors", "Errors", "Sum")),

@@ -201,9 +201,9 @@ def stack(table, monkeypatch):
         monkeypatch.setattr(jobs, "enqueue", enqueue_now)
         # Delivered at once as if its delay had passed, a detractor decision finds its survey quiet;
         # `stack.quiet_rule()` puts the real rule back (tests/functional/followups/test_sweeps.py).
-        real_busy_for = detractors._busy_for
-        monkeypatch.setattr(detractors, "_busy_for", lambda *args: 0)
-        stack.quiet_rule = lambda: monkeypatch.setattr(detractors, "_busy_for", real_busy_for)
+        real_busy_for = detractors.busy_for
+        monkeypatch.setattr(detractors, "busy_for", lambda *args: 0)
+        stack.quiet_rule = lambda: monkeypatch.setattr(detractors, "busy_for", real_busy_for)
         yield stack
     reset_caches()
 

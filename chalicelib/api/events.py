@@ -37,6 +37,7 @@ def job_handlers() -> dict:
     or timer, not at import (a survey page's cold start needs none of them)."""
     return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
+            followups.ShareKudos: followups.share_kudos,
             leads.SendSignInLink: leads.handle_signin_link,
             lifecycle_events.PublishEvent: lifecycle_events.handle_publish}
 

@@ -1,14 +1,15 @@
 """Follow-ups: what happens after a detractor responds. The follow-up decision and its alert
 (detractors), the lifecycle a lead moves it through (lifecycle), who owns it and by when (routing),
 the alerts to the topic and webhook (alerts), the escalation of overdue ones (escalation), the
-re-survey after resolution and the recovery stats (recovery), and the aggregate's storage (repository).
+re-survey after resolution and the recovery stats (recovery), a promoter's praise shared with the team
+(kudos), and the aggregate's storage (repository).
 
 Other rooms use the names below, nothing else.
 """
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "jobs": ("HandleResponse", "SendResurvey"),
+    "jobs": ("HandleResponse", "SendResurvey", "ShareKudos"),
     "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpDetail", "FollowUpEvent", "FollowUpPatch",
               "FollowUpQuery", "FollowUpStatus", "FollowUpView", "StatsQuery"),
     "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
@@ -16,6 +17,7 @@ __getattr__, __all__ = exports(__name__, {
     "repository": ("FollowUpRepository", "RETENTION_CLOCKS", "followup_key"),
     "views": ("detail_view", "list_view"),
     "detractors": ("handle_response",),
+    "kudos": ("is_praise_to_share", "share_kudos"),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
 })

@@ -60,14 +60,14 @@ def _decide(job: HandleResponse) -> str:
         return record_outcome(survey.survey_id)
     if not is_detractor(survey.kind, survey.score):
         return _retract_if_swept(job, survey)
-    busy_for = _busy_for(survey, views, get_settings().comment_wait_seconds, clock.now())
-    if busy_for:
-        jobs.enqueue(job, busy_for)
+    wait = busy_for(survey, views, get_settings().comment_wait_seconds, clock.now())
+    if wait:
+        jobs.enqueue(job, wait)
         return "survey still busy"
     return _alert(job, survey)
 
 
-def _busy_for(survey: Survey, views: list[SurveyOpen], wait_seconds: int, now: datetime) -> int:
+def busy_for(survey: Survey, views: list[SurveyOpen], wait_seconds: int, now: datetime) -> int:
     """Seconds until the survey will have been quiet (no page view, no confirmation, no change)
     for `wait_seconds`; 0 when it has been, or when it has been busy too long to wait on."""
     changed = survey.response_updated_at or now

@@ -1,4 +1,5 @@
-"""The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey."""
+"""The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey,
+share a promoter's praise."""
 from __future__ import annotations
 
 from typing import Literal
@@ -18,4 +19,12 @@ class SendResurvey(BaseModel):
     """A follow-up was resolved: once the re-survey delay has passed, re-survey its customer."""
     kind: Literal["send_resurvey"] = "send_resurvey"
     followup_id: str
+    attempt: int = 0
+
+
+class ShareKudos(BaseModel):
+    """A promoter commented: once the survey is quiet, share the praise (followups/kudos.py)."""
+    kind: Literal["share_kudos"] = "share_kudos"
+    survey_id: str
+    expected_version: int = Field(ge=1)
     attempt: int = 0

@@ -31,6 +31,8 @@ DAILY_UP_TO = 31            # longer ranges are drawn by ISO week: 90 daily poin
 COMMENTS_PER_PAGE = 25
 CARDS_PER_PAGE = 30
 NAME_LOOKUP_BATCH = 100     # recent responses read (one query) to put names to agent ids
+PRAISED_AGENTS = 12         # the agent view's praise: this many agents, each with their latest few
+PRAISE_PER_AGENT = 3
 DONE = {"claim": "claimed", "contact": "contacted", "resolve": "resolved"}
 LABELS = {"claim": "Claim", "contact": "Mark contacted", "resolve": "Resolve"}
 
@@ -98,9 +100,30 @@ def trend_buckets(kind: SurveyKind, rows: list, first: date, last: date, weekly:
 
 def people_data(kind: SurveyKind, first: date, last: date) -> dict:
     names = agent_names(kind, first, last)
+    agents = [person_row(kind, g, names.get(g["key"])) for g in ranked(kind, "agent", first, last)]
     return {"kind": kind.value, "name": charts.SCORE_NAME[kind], "first": first, "last": last,
-            "agents": [person_row(kind, g, names.get(g["key"])) for g in ranked(kind, "agent", first, last)],
-            "teams": [person_row(kind, g, None) for g in ranked(kind, "team", first, last)]}
+            "agents": agents, "teams": [person_row(kind, g, None) for g in ranked(kind, "team", first, last)],
+            "praise": praise(kind, first, last, agents)}
+
+
+def praise(kind: SurveyKind, first: date, last: date, agents: list[dict]) -> list[dict]:
+    """Each agent's latest promoters' comments in the range, when the stage shares praise
+    (CLOSELOOP_KUDOS_ON_DASHBOARD): one responses query per agent, the best-measured first."""
+    if not get_settings().kudos_on_dashboard:
+        return []
+    start, end = day_bounds(first, last)
+    lowest = min(s for s in scoring.scale(kind) if scoring.is_promoter(kind, s))
+    found = []
+    for agent in agents[:PRAISED_AGENTS]:
+        if agent["key"] == NO_GROUP:
+            continue
+        query = validate(ResponseQuery, {"from": clock.iso(start), "to": clock.iso(end), "survey": kind.value,
+                                         "agent": agent["key"], "min_score": lowest, "has_comment": True,
+                                         "limit": PRAISE_PER_AGENT})
+        comments = [comment_item(r) for r in responses.list_view(query, clock.now())["responses"]]
+        if comments:
+            found.append({"agent": agent["name"], "comments": comments})
+    return found
 
 
 def ranked(kind: SurveyKind, group_by: str, first: date, last: date) -> list[dict]:

@@ -86,9 +86,9 @@ def summarize(kind: SurveyKind, key: str, counts: Counts) -> dict:
              "response_rate": round(n / counts.sent, 4) if counts.sent else None,
              "distribution": distribution}
     if kind is SurveyKind.NPS:
-        promoters = sum(distribution[str(s)] for s in (9, 10))
-        passives = sum(distribution[str(s)] for s in (7, 8))
-        detractors = n - promoters - passives
+        promoters = sum(c for s, c in distribution.items() if scoring.is_promoter(kind, int(s)))
+        detractors = sum(c for s, c in distribution.items() if scoring.is_detractor(kind, int(s)))
+        passives = n - promoters - detractors
         interval = nps_interval(promoters, passives, detractors)
         group.update(promoters=promoters, passives=passives, detractors=detractors,
                      nps=round(100 * (promoters - detractors) / n, 1) if n else None,

@@ -46,6 +46,11 @@ class Settings(BaseModel):
     routing: str = ""
     escalation_topic_arn: str = ""
     escalation_webhook_url: str = ""
+    # Praise (followups/kudos.py): a promoter's comment is shared once to this webhook (a Slack
+    # incoming webhook, or any URL taking JSON); empty: never shared. The dashboard's agent view
+    # shows promoters' comments only with kudos_on_dashboard.
+    kudos_webhook_url: str = ""
+    kudos_on_dashboard: bool = False
     # Secrets are read through chalicelib/platform/secrets.py, never from here directly: with a parameter
     # prefix (deployed stages, e.g. "/closeloop/dev/") they are SSM SecureStrings `<prefix><name>`,
     # cached per warm Lambda this long; without one, these CLOSELOOP_* variables (local, tests).

@@ -46,6 +46,7 @@ METRICS = (
     "Detractors",          # detractors.handle_response: a detractor's follow-up opened
     "Alerts",              # alerts: an alert delivered on one channel (topic, webhook)
     "AlertsRetracted",     # alerts: an alert taken back on one channel (its response was a sweep)
+    "Kudos",               # kudos: a promoter's comment shared on the kudos webhook
     "Escalations",         # escalation: an overdue follow-up escalated
     "OverdueFollowUps",    # escalation run, every minute: overdue and not yet escalated
 )

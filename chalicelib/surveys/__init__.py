@@ -9,7 +9,7 @@ from chalicelib.platform.exports import exports
 __getattr__, __all__ = exports(__name__, {
     "model": ("Agent", "Channel", "Contact", "ContactKind", "Customer", "InteractionIn", "OpenVerdict",
               "ResponseForm", "Survey", "SurveyOpen", "SurveyStatus"),
-    "scoring": ("SurveyKind", "is_detractor"),
+    "scoring": ("SurveyKind", "is_detractor", "is_promoter"),
     "intake": ("Accepted", "CannotCancel", "accept_interaction", "cancel_interaction"),
     "responses": ("InvalidScore", "SurveyExpired", "SurveyNotFound", "count_response", "keep_view", "respond",
                   "respond_by_sms", "survey_for_token", "view_page", "withdraw_response"),

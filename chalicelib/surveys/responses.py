@@ -16,8 +16,12 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from chalicelib.delivery import reminder_timer
+<<<<<<< HEAD
 from chalicelib.events import response_changed, response_withdrawn
 from chalicelib.followups import HandleResponse
+=======
+from chalicelib.followups import HandleResponse, ShareKudos, is_praise_to_share
+>>>>>>> i13-kudos
 from chalicelib.insight import opened_changes, opens_now, response_changes
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.errors import Expired, InvalidInput, NotFound
@@ -165,6 +169,11 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         # Queue the follow-up decision before writing: if the write then fails the job finds no
         # newer response and does nothing, while the reverse order could lose an alert.
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
+                     get_settings().comment_wait_seconds)
+    comment = form.comment if form.comment is not None else survey.comment
+    if is_praise_to_share(survey, form.score, comment):
+        # Shared once the survey is quiet, with the words it has then (followups/kudos.py).
+        jobs.enqueue(ShareKudos(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
                      get_settings().comment_wait_seconds)
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository)

@@ -1,4 +1,4 @@
-"""Survey kinds, their scales and who counts as a detractor: the one place for these rules.
+"""Survey kinds, their scales and who counts as a detractor or a promoter: the one place for these rules.
 
 The questions and score labels are English message keys; `_` translates them (chalicelib/platform/i18n.py).
 """
@@ -19,6 +19,7 @@ class SurveyKind(str, Enum):
 
 _SCALES = {SurveyKind.CSAT: range(1, 6), SurveyKind.NPS: range(0, 11)}
 _DETRACTOR_MAX = {SurveyKind.CSAT: 2, SurveyKind.NPS: 6}
+_PROMOTER_MIN = {SurveyKind.CSAT: 5, SurveyKind.NPS: 9}
 _QUESTIONS = {
     SurveyKind.CSAT: N_("How satisfied are you with the help you received?"),
     SurveyKind.NPS: N_("How likely are you to recommend {company} to a friend or colleague?"),
@@ -42,6 +43,11 @@ def is_valid_score(kind: SurveyKind, score: int) -> bool:
 def is_detractor(kind: SurveyKind, score: int | None) -> bool:
     """NPS 0-6 and CSAT 1-2 are detractors."""
     return score is not None and is_valid_score(kind, score) and score <= _DETRACTOR_MAX[SurveyKind(kind)]
+
+
+def is_promoter(kind: SurveyKind, score: int | None) -> bool:
+    """NPS 9-10 and CSAT 5 are promoters (their praise may be shared: followups/kudos.py)."""
+    return score is not None and is_valid_score(kind, score) and score >= _PROMOTER_MIN[SurveyKind(kind)]
 
 
 def question(kind: SurveyKind, company: str, _: Gettext = ENGLISH) -> str:
