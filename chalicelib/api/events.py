@@ -19,6 +19,7 @@ import chalicelib.contacts as contacts
 import chalicelib.delivery as delivery
 import chalicelib.followups as followups
 import chalicelib.insight as insight
+import chalicelib.integrations as integrations
 import chalicelib.leads as leads
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.storage import timers
@@ -36,7 +37,8 @@ def job_handlers() -> dict:
     or timer, not at import (a survey page's cold start needs none of them)."""
     return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
-            leads.SendSignInLink: leads.handle_signin_link}
+            leads.SendSignInLink: leads.handle_signin_link,
+            integrations.WriteBack: integrations.handle_writeback}
 
 
 def __getattr__(name: str):

@@ -18,4 +18,5 @@ __getattr__, __all__ = exports(__name__, {
     "detractors": ("handle_response",),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
+    "alerts": ("followup_link",),
 })

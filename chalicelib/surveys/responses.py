@@ -18,6 +18,7 @@ from typing import Optional
 from chalicelib.delivery import reminder_timer
 from chalicelib.followups import HandleResponse
 from chalicelib.insight import opened_changes, opens_now, response_changes
+from chalicelib.integrations import queue_writeback
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.errors import Expired, InvalidInput, NotFound
 from chalicelib.platform.settings import get_settings
@@ -165,6 +166,9 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         # newer response and does nothing, while the reverse order could lose an alert.
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
                      get_settings().comment_wait_seconds)
+    if survey.ticket is not None:
+        # Queued before the write, like the decision above; the job waits for this version.
+        queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository)
     # A changed score is the same response; only a survey's first counts (as the reports count it).
@@ -193,6 +197,8 @@ def _refuse(repository: SurveyRepository, survey: Survey, view: SurveyOpen, judg
         # The decision job sees the withdrawal: a re-survey's follow-up forgets the outcome, an
         # alert that went out for the sweep is taken back (followups/detractors.py).
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
+        if survey.ticket is not None:
+            queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
         withdraw_response(survey, evidence, now, repository)
         log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)
     else:
