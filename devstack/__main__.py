@@ -211,9 +211,11 @@ def _start_fake_helpdesks(outbox, host: str, port: int):
 
     fakes = FakeHelpdesks(to_outbox, host, port).start()
     local = {"CLOSELOOP_ZENDESK_API_URL": fakes.url("zendesk"), "CLOSELOOP_ZENDESK_EMAIL": "agent@example.com",
-             "CLOSELOOP_ZENDESK_API_TOKEN": "local-zendesk-token", "CLOSELOOP_FRESHDESK_API_URL": fakes.url("freshdesk"),
-             "CLOSELOOP_FRESHDESK_API_KEY": "local-freshdesk-key", "CLOSELOOP_INTERCOM_API_URL": fakes.url("intercom"),
-             "CLOSELOOP_INTERCOM_ADMIN_ID": "991267618", "CLOSELOOP_INTERCOM_ACCESS_TOKEN": "local-intercom-token"}
+             "CLOSELOOP_ZENDESK_API_TOKEN": "local-zendesk-token",
+             "CLOSELOOP_FRESHDESK_API_URL": fakes.url("freshdesk"),
+             "CLOSELOOP_FRESHDESK_API_KEY": "local-freshdesk-key",
+             "CLOSELOOP_INTERCOM_API_URL": fakes.url("intercom"), "CLOSELOOP_INTERCOM_ADMIN_ID": "991267618",
+             "CLOSELOOP_INTERCOM_ACCESS_TOKEN": "local-intercom-token"}
     os.environ.update(local)  # always the fakes: a real helpdesk's token must never meet the local stack
     settings.reset_settings()
     return fakes

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from chalicelib.platform import clock, i18n
 
-
+# A helpdesk API's base URL: https, or http on loopback (the local fakes), so a token never travels in clear.
 _API_URL = r"^(https://[^\s?#]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/[^\s?#]*)?)?$"
 
 
