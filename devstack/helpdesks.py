@@ -4,7 +4,8 @@ One HTTP server answers the three APIs under their own prefix (`/zendesk`, `/fre
 `/intercom`, the local stage's `CLOSELOOP_<HELPDESK>_API_URL`) as the real ones answer the calls
 the write-back makes (shapes as recorded in tests/fixtures/helpdesks/api-*-writeback.json), keeps
 every call, and hands each note with its tags to `on_note` (the outbox shows it as channel
-"helpdesk"). Tests make it refuse: `known_tickets` (others answer 404) and `fail_next` (statuses
+"helpdesk"; a Freshdesk note's tags are the ticket's closeloop_ tags, as its API sets the whole list).
+Tests make it refuse: `known_tickets` (others answer 404) and `fail_next` (statuses
 to answer first, e.g. [503]). Dev tooling: not part of the deployed app.
 """
 from __future__ import annotations

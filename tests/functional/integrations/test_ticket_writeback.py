@@ -149,3 +149,27 @@ def test_a_helpdesk_webhook_fills_in_its_ticket(api, stack, clock, monkeypatch, 
             "intercom": lambda: hooks.intercom(api, clock, payload)}[product]
     answer = hooks.answer(send())
     assert survey(api, answer["survey_id"])["ticket"] == ticket
+
+
+def test_a_response_withdrawn_as_a_sweep_is_noted_once_and_so_is_its_follow_up_closed_as_automated(
+        api, stack, clock, helpdesks, monkeypatch):
+    from tests.functional.followups import test_sweeps as sweeps
+
+    monkeypatch.setenv("CLOSELOOP_COMMENT_WAIT_SECONDS", str(sweeps.LOCAL_COMMENT_WAIT))
+    reset_settings()
+    stack.quiet_rule()
+    survey_id, links = send_email_survey(api, stack, survey="nps", ticket=ZENDESK)
+    delayed = sweeps.DelayedQueue(stack)
+    sweeps.sweep(api, delayed, {0: links[0]}, linger=12)  # counted, alerted: a follow-up opens
+    sweeps.sweep(api, delayed, {s: links[s] for s in range(1, 11)}, linger=12)  # the fourth score shows the sweep
+    delayed.drain()
+    for job in writeback_jobs(stack):  # every write-back delivered once more: nothing new
+        jobs.enqueue(job)
+    stack.run_jobs()
+
+    notes = notes_for(helpdesks, "48213")
+    withdrawn = [n for n in notes if "withdrawn" in n["text"]]
+    automated = [n for n in notes if "the follow-up is now automated" in n["text"]]
+    assert len(withdrawn) == 1 and "closeloop_withdrawn" in withdrawn[0]["tags"]
+    assert len(automated) == 1 and "closeloop_followup_automated" in automated[0]["tags"]
+    assert survey(api, survey_id)["score"] is None and survey(api, survey_id)["writeback_error"] is None
