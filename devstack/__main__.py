@@ -9,6 +9,8 @@
   POST /sms/inbound there plays a customer texting back (a second pump feeds the SNS handler).
 - The helpdesk webhooks get random secrets each start, shown in the banner and written to
   .cache/devstack.json; `python -m devstack.sign` posts a signed fixture with them.
+- A fake of each helpdesk's API (devstack/helpdesks.py) takes the ticket write-backs; the outbox
+  shows each as channel "helpdesk".
 - With --demo (what `make run` passes): 90 days of demo surveys, responses and follow-ups and a
   demo lead, seeded in the background after the banner (devstack/demo.py); nothing is sent.
 Ctrl-C stops everything, including the Java process.
@@ -38,6 +40,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--outbox-port", type=int, default=8001)
     parser.add_argument("--moto-port", type=int, default=0, help="0: any free port")
     parser.add_argument("--dynamodb-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--helpdesks-port", type=int, default=0, help="the fake helpdesk APIs; 0: any free port")
     parser.add_argument("--demo", action="store_true",
                         help="seed 90 days of demo surveys, responses and follow-ups (devstack/demo.py)")
     return parser.parse_args()
@@ -127,6 +130,8 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     outbox_server = outbox_module.make_server(outbox, args.host, args.outbox_port)
     threading.Thread(target=outbox_server.serve_forever, daemon=True, name="outbox").start()
     stoppers.append(outbox_server.shutdown)
+    helpdesks = _start_fake_helpdesks(outbox, args.host, args.helpdesks_port)
+    stoppers.append(helpdesks.stop)
 
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
@@ -173,6 +178,7 @@ closeloop is running (stage local)
   API key   {api_key}
   helpdesk webhook secrets (random each start), for {public_url}/v1/webhooks/<helpdesk>:
 {hooks}
+  helpdesk APIs (fakes; write-backs show in the outbox as "helpdesk"): {os.environ['CLOSELOOP_ZENDESK_API_URL'][:-8]}
 
 Try it:
   curl -s -X POST {public_url}/v1/interactions \\
@@ -194,6 +200,28 @@ Leads sign in at {public_url}/signin (the link arrives in the outbox); add one w
     stop.wait()
     print("\nstopping closeloop...", flush=True)
     return 0
+
+
+def _start_fake_helpdesks(outbox, host: str, port: int):
+    """The fake helpdesk APIs the ticket write-back writes to (devstack/helpdesks.py); each note shows
+    in the outbox as channel "helpdesk". Set before the app loads, so the local stage points at them."""
+    from chalicelib.platform import settings
+    from devstack.helpdesks import FakeHelpdesks
+
+    def to_outbox(helpdesk: str, ticket: str, text: str, tags: list[str]) -> None:
+        outbox.add(f"helpdesk:{secrets.token_hex(8)}", "helpdesk", f"{helpdesk}:{ticket}", text,
+                   headers={"tags": " ".join(tags)})
+
+    fakes = FakeHelpdesks(to_outbox, host, port).start()
+    local = {"CLOSELOOP_ZENDESK_API_URL": fakes.url("zendesk"), "CLOSELOOP_ZENDESK_EMAIL": "agent@example.com",
+             "CLOSELOOP_ZENDESK_API_TOKEN": "local-zendesk-token",
+             "CLOSELOOP_FRESHDESK_API_URL": fakes.url("freshdesk"),
+             "CLOSELOOP_FRESHDESK_API_KEY": "local-freshdesk-key",
+             "CLOSELOOP_INTERCOM_API_URL": fakes.url("intercom"), "CLOSELOOP_INTERCOM_ADMIN_ID": "991267618",
+             "CLOSELOOP_INTERCOM_ACCESS_TOKEN": "local-intercom-token"}
+    os.environ.update(local)  # always the fakes: a real helpdesk's token must never meet the local stack
+    settings.reset_settings()
+    return fakes
 
 
 def _start_demo(public_url: str) -> None:

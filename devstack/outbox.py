@@ -4,6 +4,7 @@ It reads what the emulated SES and SNS accepted (moto runs in this process) and 
 POSTs the app makes to the alert and escalation webhooks, which point here in the local stack.
 Messages on the alert topic and on the escalation topic are both channel "alert"; webhook posts
 keep their signature headers (X-Closeloop-Signature, X-Closeloop-Timestamp) in "headers".
+The fake helpdesk APIs (devstack/helpdesks.py) add each ticket write-back as channel "helpdesk".
 `POST /sms/inbound` with {"from": "+1...", "body": "STOP"} plays a customer texting the app: it
 publishes End User Messaging's inbound-SMS JSON to the replies topic, whose queue the pump feeds
 to the app's SNS handler; the app's answers show up here as channel "sms".

@@ -11,6 +11,7 @@ APP = "closeloop"
 # The secrets the app reads from SSM (SecureString `<parameter_prefix><name>`): the app's own list.
 # The bootstrap creates each missing one with a random value and never overwrites one an operator has set.
 SECRET_NAMES = secrets.NAMES
+OPERATOR_SET = secrets.OPERATOR_SET  # the bootstrap leaves these to the operator
 
 
 @dataclass(frozen=True)

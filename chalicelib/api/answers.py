@@ -98,6 +98,8 @@ class SurveyAnswer(Answer):
     cancelled_at: Optional[Time]
     cancelled_by: Optional[str]
     erased_at: Optional[Time]
+    ticket: Optional[surveys.Ticket] = Field(None, description="the ticket the result is written back to")
+    writeback_error: Optional[str] = Field(None, description="the last write-back to the ticket that failed")
 
 
 class OpenAnswer(Answer):

@@ -20,6 +20,7 @@ import chalicelib.delivery as delivery
 import chalicelib.events as lifecycle_events
 import chalicelib.followups as followups
 import chalicelib.insight as insight
+import chalicelib.integrations as integrations
 import chalicelib.leads as leads
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.storage import timers
@@ -39,7 +40,8 @@ def job_handlers() -> dict:
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
             followups.ShareKudos: followups.share_kudos,
             leads.SendSignInLink: leads.handle_signin_link,
-            lifecycle_events.PublishEvent: lifecycle_events.handle_publish}
+            lifecycle_events.PublishEvent: lifecycle_events.handle_publish,
+            integrations.WriteBack: integrations.handle_writeback}
 
 
 def __getattr__(name: str):

@@ -20,4 +20,5 @@ __getattr__, __all__ = exports(__name__, {
     "kudos": ("is_praise_to_share", "share_kudos"),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
+    "alerts": ("followup_link",),
 })

@@ -21,6 +21,7 @@ from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent,
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.followups.routing import get_routing
+from chalicelib.integrations import queue_writeback
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, NotFound
 from chalicelib.storage.table import ConditionFailed
@@ -82,7 +83,7 @@ def new_followup(survey: Survey, at: datetime) -> FollowUp:
         interaction_id=survey.interaction_id, kind=survey.kind, score=survey.score, comment=survey.comment,
         customer_id=survey.customer.id, customer_name=survey.customer.name, agent=survey.agent, team=survey.team,
         status=S.CLAIMED if owner else S.OPEN, owner=owner, opened_at=at, due_at=at + routing.sla(survey.team),
-        history=history, base_url=survey.base_url,
+        history=history, base_url=survey.base_url, ticket=survey.ticket,
     )
 
 
@@ -159,6 +160,7 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
                 raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
             continue
         followup_changed(current, updated, clock.now())
+        _write_back(current, updated)
         return updated
     raise AssertionError("unreachable")
 
@@ -176,6 +178,7 @@ def close_as_automated(followup: FollowUp, reason: str) -> FollowUp:
                                              "version": followup.version + 1, "history": [*followup.history, event]})
         try:
             repository.save(closed, followup.version)
+            _write_back(followup, closed)
             return closed
         except ConditionFailed:
             if attempt == 2:
@@ -204,7 +207,14 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
         raise InvalidChange(f"claimed meanwhile by {fresh.owner}" if fresh and fresh.owner
                             else "changed meanwhile; try again") from None
     followup_changed(current, updated, clock.now())
+    _write_back(current, updated)
     return updated
+
+
+def _write_back(before: FollowUp, after: FollowUp) -> None:
+    """A status change of a follow-up whose survey names a ticket is noted on it (integrations/writeback.py)."""
+    if after.ticket is not None and after.status is not before.status:
+        queue_writeback(after.survey_id, f"f{after.version}", after.status.value)
 
 
 def get(followup_id: str, repository: Optional[FollowUpRepository] = None) -> FollowUp:

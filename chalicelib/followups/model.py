@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from pydantic_core import PydanticCustomError
 
 from chalicelib.platform.fields import AwareDatetime, Cursor, Identifier, Name, Note, Strict, UtcTime
-from chalicelib.surveys import Agent, SurveyKind, SurveyStatus
+from chalicelib.surveys import Agent, SurveyKind, SurveyStatus, Ticket
 
 
 class FollowUpStatus(str, Enum):
@@ -62,6 +62,8 @@ class FollowUp(BaseModel):
     resurvey_due_at: Optional[UtcTime] = None
     # Where the app was reached when the survey was made: the base of the follow-up's link in alerts.
     base_url: Optional[str] = None
+    # The survey's ticket: each status change is written back to it (integrations/writeback.py).
+    ticket: Optional[Ticket] = None
     # Optimistic concurrency: every change is a conditional write on the version it read.
     version: int = 0
     history: list[FollowUpEvent] = Field(default_factory=list)
@@ -153,3 +155,5 @@ class FollowUpDetail(FollowUpView):
     """GET /v1/followups/{id}: the follow-up, its history (oldest first) and its survey's response."""
     history: list[FollowUpEvent]
     survey: Optional[SurveyResponseView] = None
+    # The last write-back of its survey's result to the ticket that failed, if any.
+    writeback_error: Optional[str] = None

@@ -22,7 +22,8 @@ def detail_view(followup: FollowUp, at: datetime) -> dict:
                                   comment=survey.comment, responded_at=survey.responded_at) if survey else None
     fields = followup.model_dump(include=set(FollowUpView.model_fields) - {"overdue"})
     return FollowUpDetail(**fields, overdue=followup.is_overdue(at), history=followup.history,
-                          survey=response).model_dump(mode="json")
+                          survey=response, writeback_error=survey.writeback_error if survey else None
+                          ).model_dump(mode="json")
 
 
 def list_view(query: FollowUpQuery, at: datetime) -> dict:

@@ -1,6 +1,7 @@
 """Integrations: the helpdesks that tell closeloop an interaction ended. Signed Zendesk, Intercom
 and Freshdesk webhooks (webhooks: verify, refuse replays, survey or cancel), one adapter module per
-product on a shared base (base).
+product on a shared base (base); and the result written back to the ticket (writeback, through
+each helpdesk's API: ticket_apis; its job: jobs).
 
 Other rooms use the names below, nothing else.
 """
@@ -12,4 +13,6 @@ __getattr__, __all__ = exports(__name__, {
     "zendesk": ("ZendeskBody",),
     "intercom": ("IntercomNotification",),
     "freshdesk": ("FreshdeskBody",),
+    "jobs": ("WriteBack", "queue_writeback"),
+    "writeback": ("handle_writeback",),
 })

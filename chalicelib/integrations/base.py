@@ -143,6 +143,7 @@ def ticket_event(adapter, body, agent) -> Event:
                      "name": requester.name, "locale": tag_or_none(getattr(requester, "locale", None))},
         "agent": {"id": agent.id, "name": agent.name} if agent and agent.id else None,
         "team": ticket.group, "properties": {"helpdesk": adapter.name},
+        "ticket": {"helpdesk": adapter.name, "id": ticket.id},  # the result is written back to it
     }
     return Event("solved", interaction_id, validate(InteractionIn, clean(data)))
 

@@ -125,5 +125,6 @@ class Intercom:
             "agent": {"id": conversation.admin_assignee_id} if conversation.admin_assignee_id not in (None, "0") else None,
             "team": conversation.team_assignee_id if conversation.team_assignee_id not in (None, "0") else None,
             "properties": {"helpdesk": "intercom"},
+            "ticket": {"helpdesk": "intercom", "id": conversation.id},  # the result is written back to it
         }
         return Event("solved", interaction_id, validate(InteractionIn, clean(data)))

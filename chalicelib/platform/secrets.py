@@ -1,5 +1,5 @@
-"""The stage's secrets: helpdesk webhook secrets, the webhook signing secret, the API-key pepper and
-the suppression hash key, with rotation windows.
+"""The stage's secrets: helpdesk webhook secrets, the webhook signing secret, the API-key pepper,
+the suppression hash key and the helpdesk API credentials of the ticket write-back, with rotation windows.
 
 Where they come from:
 - a deployed stage sets `secrets_parameter_prefix` (e.g. "/closeloop/dev/"): each secret is the
@@ -42,7 +42,14 @@ NAMES = (
     "webhook_signing_secret",
     "api_key_pepper",
     "suppression_hash_key",
+    # The helpdesk API credentials of the ticket write-back (chalicelib/integrations/writeback.py).
+    "zendesk_api_token",
+    "freshdesk_api_key",
+    "intercom_access_token",
 )
+# What the operator sets, from the helpdesk's admin pages: the bootstrap never generates these (a
+# random API token would only be refused); until set, that helpdesk's write-back is not configured.
+OPERATOR_SET = ("zendesk_api_token", "freshdesk_api_key", "intercom_access_token")
 # botocore logs whole request and response bodies at DEBUG ("Making request ... params", "Response
 # body"), and for SSM those hold the decrypted values: whatever level a stage or a debugging
 # operator sets, these two loggers stay at INFO or above. (Cheap: no handler, no I/O.)
@@ -159,10 +166,12 @@ def _load(prefix: str, cache_seconds: int) -> dict[str, Secret]:
 
 
 def read_parameters(prefix: str, ssm=None) -> dict[str, Secret]:
-    """Every secret under `prefix`, in one GetParameters call (at most 10 names per call)."""
+    """Every secret under `prefix`, in one GetParameters call per 10 names (its limit)."""
     ssm = ssm or aws.client("ssm")
-    answer = ssm.get_parameters(Names=[prefix + name for name in NAMES], WithDecryption=True)
-    found = {parameter["Name"][len(prefix):]: parameter["Value"] for parameter in answer.get("Parameters", [])}
+    found = {}
+    for start in range(0, len(NAMES), 10):  # GetParameters takes at most 10 names
+        answer = ssm.get_parameters(Names=[prefix + name for name in NAMES[start:start + 10]], WithDecryption=True)
+        found.update({p["Name"][len(prefix):]: p["Value"] for p in answer.get("Parameters", [])})
     return {name: parse(name, found.get(name)) for name in NAMES}
 
 

@@ -14,6 +14,9 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from chalicelib.platform import clock, i18n
 
+# A helpdesk API's base URL: https, or http on loopback (the local fakes), so a token never travels in clear.
+_API_URL = r"^(https://[^\s?#]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/[^\s?#]*)?)?$"
+
 
 class Settings(BaseModel):
     stage: str = "local"
@@ -63,6 +66,20 @@ class Settings(BaseModel):
     zendesk_webhook_secret: str = Field("", repr=False)
     intercom_client_secret: str = Field("", repr=False)
     freshdesk_webhook_secret: str = Field("", repr=False)
+    # Write-back of survey results to the ticket (chalicelib/integrations/writeback.py, docs/helpdesks.md):
+    # each helpdesk's API base URL (https, or http on loopback for the local fakes: a token never
+    # travels in clear) and account; its token is a secret. A helpdesk left empty gets no
+    # write-back, and a survey naming its ticket shows the failure (writeback_error).
+    zendesk_api_url: str = Field("", pattern=_API_URL)                      # https://acme.zendesk.com
+    zendesk_email: str = ""                                                 # the agent the API token belongs to
+    zendesk_api_token: str = Field("", repr=False)
+    freshdesk_api_url: str = Field("", pattern=_API_URL)                    # https://acme.freshdesk.com
+    freshdesk_api_key: str = Field("", repr=False)
+    intercom_api_url: str = Field("https://api.intercom.io", pattern=_API_URL)
+    intercom_admin_id: str = ""                                             # the admin the notes are written as
+    intercom_access_token: str = Field("", repr=False)
+    intercom_api_version: str = "2.11"
+    writeback_max_attempts: int = Field(8, ge=1, le=20)
     # Keys the stored hashes of admin API keys (HMAC-SHA256); empty: plain SHA-256 (chalicelib/apikeys/keys.py).
     api_key_pepper: str = Field("", repr=False)
     resurvey_enabled: bool = True

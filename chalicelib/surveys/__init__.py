@@ -7,8 +7,8 @@ Other rooms use the names below (and the modules scoring, tokens, links), nothin
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "model": ("Agent", "Channel", "Contact", "ContactKind", "Customer", "InteractionIn", "OpenVerdict",
-              "ResponseForm", "Survey", "SurveyOpen", "SurveyStatus"),
+    "model": ("Agent", "Channel", "Contact", "ContactKind", "Customer", "Helpdesk", "InteractionIn", "OpenVerdict",
+              "ResponseForm", "Survey", "SurveyOpen", "SurveyStatus", "Ticket"),
     "scoring": ("SurveyKind", "is_detractor", "is_promoter"),
     "intake": ("Accepted", "CannotCancel", "accept_interaction", "cancel_interaction"),
     "responses": ("InvalidScore", "SurveyExpired", "SurveyNotFound", "count_response", "keep_view", "respond",

@@ -68,6 +68,28 @@ class Agent(Strict):
     name: Optional[Name] = None
 
 
+class Helpdesk(str, Enum):
+    """The helpdesks a survey's result is written back to (chalicelib/integrations/writeback.py)."""
+    ZENDESK = "zendesk"
+    FRESHDESK = "freshdesk"
+    INTERCOM = "intercom"
+
+
+class Ticket(Strict):
+    """The helpdesk ticket (an Intercom conversation) an interaction was about."""
+    helpdesk: Helpdesk
+    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                         pattern=r"^[A-Za-z0-9._:-]+$")]
+
+    @field_validator("id")
+    @classmethod
+    def _names_something(cls, value: str) -> str:
+        # The id goes into the helpdesk API's path (quoted): "." or ".." would name another resource.
+        if not any(c.isalnum() for c in value):
+            raise ValueError("must contain a letter or digit")
+        return value
+
+
 class InteractionIn(Strict):
     interaction_id: Identifier
     survey: SurveyKind = SurveyKind.CSAT
@@ -78,6 +100,7 @@ class InteractionIn(Strict):
     properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=20)
     occurred_at: Optional[AwareDatetime] = None
     send_at: Optional[AwareDatetime] = None
+    ticket: Optional[Ticket] = None
 
     @model_validator(mode="after")
     def _channel_has_address(self) -> "InteractionIn":
@@ -166,6 +189,10 @@ class Survey(BaseModel):
     # The customer's personal data was erased (DELETE /v1/customers/{id}): name, addresses,
     # locale, properties, comment and token hashes are gone; score and dates stay for reports.
     erased_at: Optional[UtcTime] = None
+    # The ticket the result is written back to, and the last write-back that failed (cleared by
+    # the next that succeeds): chalicelib/integrations/writeback.py.
+    ticket: Optional[Ticket] = None
+    writeback_error: Optional[str] = None
 
     def public_status(self, at: datetime) -> SurveyStatus:
         if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:

@@ -16,13 +16,10 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from chalicelib.delivery import reminder_timer
-<<<<<<< HEAD
 from chalicelib.events import response_changed, response_withdrawn
-from chalicelib.followups import HandleResponse
-=======
 from chalicelib.followups import HandleResponse, ShareKudos, is_praise_to_share
->>>>>>> i13-kudos
 from chalicelib.insight import opened_changes, opens_now, response_changes
+from chalicelib.integrations import queue_writeback
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.errors import Expired, InvalidInput, NotFound
 from chalicelib.platform.settings import get_settings
@@ -175,6 +172,9 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         # Shared once the survey is quiet, with the words it has then (followups/kudos.py).
         jobs.enqueue(ShareKudos(survey_id=survey.survey_id, expected_version=survey.response_version + 1),
                      get_settings().comment_wait_seconds)
+    if survey.ticket is not None:
+        # Queued before the write, like the decision above; the job waits for this version.
+        queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository)
     response_changed(survey, version, form.score, form.comment, resolved,
@@ -205,6 +205,8 @@ def _refuse(repository: SurveyRepository, survey: Survey, view: SurveyOpen, judg
         # The decision job sees the withdrawal: a re-survey's follow-up forgets the outcome, an
         # alert that went out for the sweep is taken back (followups/detractors.py).
         jobs.enqueue(HandleResponse(survey_id=survey.survey_id, expected_version=survey.response_version + 1), 0)
+        if survey.ticket is not None:
+            queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
         withdraw_response(survey, evidence, now, repository)
         response_withdrawn(survey, survey.response_version + 1, judgement.reason, now)
         log.warning("survey %s: response withdrawn, %s", survey.survey_id, judgement.reason)

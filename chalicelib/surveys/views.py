@@ -32,6 +32,9 @@ def survey_view(survey: Survey) -> dict:
         "cancelled_at": iso_or_none(survey.cancelled_at), "cancelled_by": survey.cancelled_by,
         # The customer's personal data was erased (DELETE /v1/customers/{id}); score and times stay.
         "erased_at": iso_or_none(survey.erased_at),
+        # The ticket its result is written back to, and the last write-back that failed, if any.
+        "ticket": survey.ticket.model_dump(mode="json") if survey.ticket else None,
+        "writeback_error": survey.writeback_error,
     }
 
 

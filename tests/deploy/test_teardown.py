@@ -6,7 +6,7 @@ import pytest
 
 from ops import alarms as stage_alarms
 from ops.bootstrap import bootstrap
-from ops.stack import SECRET_NAMES, names
+from ops.stack import OPERATOR_SET, SECRET_NAMES, names
 from ops.teardown import destroy
 from tests.deploy.conftest import client
 
@@ -36,7 +36,8 @@ def test_bootstrap_makes_what_destroy_takes_away(aws, config_path):
     bootstrap("dev", config_path, aws)
     made = _left("dev")
     assert {kind: len(found) for kind, found in made.items()} == {
-        "tables": 1, "queues": 3, "topics": 4, "configuration sets": 1, "parameters": len(SECRET_NAMES),
+        "tables": 1, "queues": 3, "topics": 4, "configuration sets": 1,
+        "parameters": len(SECRET_NAMES) - len(OPERATOR_SET),
         "alarms": len(stage_alarms.alarms("dev", names("dev"))), "dashboards": 1}
 
 
@@ -47,7 +48,8 @@ def test_destroy_removes_everything_but_the_data(aws, config_path):
 
     left = _left("dev")
     assert left["tables"] == ["closeloop-dev"]
-    assert sorted(left["parameters"]) == sorted(names("dev").parameter(n) for n in SECRET_NAMES)
+    made = [names("dev").parameter(n) for n in SECRET_NAMES if n not in OPERATOR_SET]
+    assert sorted(left["parameters"]) == sorted(made)
     assert {kind: found for kind, found in left.items() if kind not in ("tables", "parameters")} == {
         "queues": [], "topics": [], "configuration sets": [], "alarms": [], "dashboards": []}
     assert {step.action for step in done} == {"deleted", "kept"}

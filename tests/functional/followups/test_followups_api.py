@@ -47,7 +47,7 @@ def opened(api, clock):
 def test_get_shows_the_followup_its_history_and_the_survey_response(api, opened):
     body = ok(get(api, opened))
 
-    assert set(body) == VIEW_FIELDS | {"history", "survey"}
+    assert set(body) == VIEW_FIELDS | {"history", "survey", "writeback_error"}
     assert body["followup_id"] == opened and body["survey_id"] == opened.removeprefix("fu_")
     assert body["status"] == "open" and body["owner"] is None and body["team"] == "billing"
     assert body["agent"] == {"id": "agt_7", "name": "Sam"} and body["customer_id"] == "cus_19"
