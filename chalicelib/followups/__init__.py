@@ -1,14 +1,15 @@
 """Follow-ups: what happens after a detractor responds. The follow-up decision and its alert
 (detractors), the lifecycle a lead moves it through (lifecycle), who owns it and by when (routing),
 the alerts to the topic and webhook (alerts), the escalation of overdue ones (escalation), the
-re-survey after resolution and the recovery stats (recovery), and the aggregate's storage (repository).
+re-survey after resolution and the recovery stats (recovery), answers in Slack through a press's
+response_url (slack_replies), and the aggregate's storage (repository).
 
 Other rooms use the names below, nothing else.
 """
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "jobs": ("HandleResponse", "SendResurvey"),
+    "jobs": ("HandleResponse", "RespondInSlack", "SendResurvey"),
     "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpDetail", "FollowUpEvent", "FollowUpPatch",
               "FollowUpQuery", "FollowUpStatus", "FollowUpView", "StatsQuery"),
     "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
@@ -18,4 +19,6 @@ __getattr__, __all__ = exports(__name__, {
     "detractors": ("handle_response",),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
+    "alerts": ("SLACK_ACTIONS", "SLACK_OPEN_ACTION"),
+    "slack_replies": ("remember_response_url", "respond_in_slack"),
 })

@@ -1,7 +1,8 @@
-"""The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey."""
+"""The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey,
+answer a press of a Slack button."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -18,4 +19,15 @@ class SendResurvey(BaseModel):
     """A follow-up was resolved: once the re-survey delay has passed, re-survey its customer."""
     kind: Literal["send_resurvey"] = "send_resurvey"
     followup_id: str
+    attempt: int = 0
+
+
+class RespondInSlack(BaseModel):
+    """A Slack button was pressed (integrations/slack.py): replace the message with the follow-up's
+    state, or tell the presser why their change was refused (an ephemeral message)."""
+    kind: Literal["respond_in_slack"] = "respond_in_slack"
+    followup_id: str
+    # Slack's response_url: it posts into the conversation, so it is kept out of repr (and logs).
+    response_url: str = Field(repr=False)
+    refusal: Optional[str] = None
     attempt: int = 0

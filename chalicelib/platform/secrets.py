@@ -1,5 +1,5 @@
 """The stage's secrets: helpdesk webhook secrets, the webhook signing secret, the API-key pepper and
-the suppression hash key, with rotation windows.
+the suppression hash key, Slack's signing secret, with rotation windows.
 
 Where they come from:
 - a deployed stage sets `secrets_parameter_prefix` (e.g. "/closeloop/dev/"): each secret is the
@@ -42,6 +42,7 @@ NAMES = (
     "webhook_signing_secret",
     "api_key_pepper",
     "suppression_hash_key",
+    "slack_signing_secret",
 )
 # botocore logs whole request and response bodies at DEBUG ("Making request ... params", "Response
 # body"), and for SSM those hold the decrypted values: whatever level a stage or a debugging

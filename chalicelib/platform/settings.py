@@ -58,6 +58,8 @@ class Settings(BaseModel):
     zendesk_webhook_secret: str = Field("", repr=False)
     intercom_client_secret: str = Field("", repr=False)
     freshdesk_webhook_secret: str = Field("", repr=False)
+    # Verifies Slack's interactivity requests (POST /v1/slack/actions); empty: that route answers 404.
+    slack_signing_secret: str = Field("", repr=False)
     # Keys the stored hashes of admin API keys (HMAC-SHA256); empty: plain SHA-256 (chalicelib/apikeys/keys.py).
     api_key_pepper: str = Field("", repr=False)
     resurvey_enabled: bool = True
