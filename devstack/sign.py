@@ -25,10 +25,10 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from urllib.parse import urlencode
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlencode
 
 from devstack import HELPDESK_SECRETS, SLACK_SECRET, STATE_FILE
 

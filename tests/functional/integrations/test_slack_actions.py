@@ -226,3 +226,41 @@ def test_a_response_url_older_than_30_minutes_is_not_used_by_the_retraction(api,
     withdraw_response(followups().get(followup_id).survey_id)
     deliver(HandleResponse(survey_id=followups().get(followup_id).survey_id, expected_version=1))
     assert webhook.bodies[-1]["text"].startswith("Retracted:") and len(slack.bodies) == 1
+
+
+def test_during_a_rotation_a_press_signed_with_the_previous_secret_still_counts(
+        api, stack, webhook, slack, clock, monkeypatch):
+    followup_id = detractor(api, stack, clock)
+    rotation = {"current": "the-new-slack-secret", "previous": SECRET,
+                "previous_until": (clock.now + timedelta(hours=1)).isoformat()}
+    monkeypatch.setenv("CLOSELOOP_SLACK_SIGNING_SECRET", json.dumps(rotation))
+    config.reset_settings()
+    assert press(api, slack, followup_id, "claim", clock=clock, username="old").status_code == 200
+    clock.advance(2 * 3600)  # the window is over: only the new secret verifies
+    assert press(api, slack, followup_id, "contacted", clock=clock, username="old").status_code == 401
+    assert press(api, slack, followup_id, "contacted", clock=clock, secret="the-new-slack-secret").status_code == 200
+    assert followups().get(followup_id).status is FollowUpStatus.CONTACTED
+
+
+def test_ops_links_a_lead_to_a_slack_user_and_their_press_acts_as_them(api, stack, webhook, slack, clock,
+                                                                       monkeypatch, capsys):
+    import ops.__main__ as ops
+
+    monkeypatch.setattr(ops, "_use_stage", lambda stage: None)  # the test's table, not a stage's
+    assert ops.main(["leads", "add", LEAD, "--owner", "kim"]) == 0
+    assert ops.main(["leads", "link-slack", LEAD, LEAD_SLACK_ID]) == 0
+    assert f"linked {LEAD} to Slack user {LEAD_SLACK_ID}" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not a Slack user id|must be a Slack user id"):
+        ops.main(["leads", "link-slack", LEAD, "not-an-id"])
+    with pytest.raises(SystemExit, match="not on the list"):
+        ops.main(["leads", "link-slack", "nobody@example.com", LEAD_SLACK_ID])
+
+    followup_id = detractor(api, stack, clock)
+    assert press(api, slack, followup_id, "claim", clock=clock, user_id=LEAD_SLACK_ID).status_code == 200
+    assert followups().get(followup_id).owner == LEAD
+
+    assert ops.main(["leads", "link-slack", LEAD, "--unlink"]) == 0
+    clock.advance(1)
+    assert press(api, slack, followup_id, "contacted", clock=clock, user_id=LEAD_SLACK_ID,
+                 username="kim.s").status_code == 200
+    assert followups().get(followup_id).history[-1].by == "slack:kim.s"
