@@ -90,6 +90,8 @@ def test_a_signed_claim_claims_as_the_linked_lead_and_replaces_the_message(api, 
     claimed = followups().get(followup_id)
     assert claimed.status is FollowUpStatus.CLAIMED and claimed.owner == LEAD
     assert claimed.history[-1].by == LEAD and claimed.history[-1].action == "claimed"
+    shown = api.http.get(f"/v1/followups/{followup_id}", headers=api.headers)
+    assert shown.status_code == 200 and slack.url not in shown.body.decode()  # the response_url stays inside
 
     assert stack.run_jobs() == 1
     (update,) = slack.bodies
