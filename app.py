@@ -5,7 +5,7 @@ Every route and handler lives in chalicelib/api/ and hands its work to a room of
 """
 from chalice import Chalice
 
-from chalicelib.api import admin, auth, dashboard, events, health, openapi, pages, signin, webhooks
+from chalicelib.api import admin, auth, dashboard, events, health, openapi, pages, signin, slack, webhooks
 from chalicelib.platform import telemetry
 
 app = Chalice(app_name="closeloop")
@@ -20,6 +20,7 @@ bearer_key = auth.bearer_key
 
 app.register_blueprint(admin.admin)             # /v1/: interactions, surveys, reports, responses, follow-ups, ...
 app.register_blueprint(webhooks.webhooks)       # /v1/webhooks/: Zendesk, Intercom, Freshdesk (signed)
+app.register_blueprint(slack.slack)             # /v1/slack/actions: Slack's button presses (signed)
 app.register_blueprint(openapi.contract)        # /v1/openapi.json: the API's OpenAPI document (public)
 app.register_blueprint(pages.survey_pages)      # /s/, /h/, /u/: the customer's pages
 app.register_blueprint(signin.signin)           # /signin, /signout: the leads' sign-in

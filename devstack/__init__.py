@@ -10,3 +10,6 @@ STATE_FILE = Path(__file__).resolve().parent.parent / ".cache" / "devstack.json"
 # The helpdesk webhooks (chalicelib/integrations/) and the settings holding their secrets.
 HELPDESK_SECRETS = {"zendesk": "CLOSELOOP_ZENDESK_WEBHOOK_SECRET", "intercom": "CLOSELOOP_INTERCOM_CLIENT_SECRET",
                     "freshdesk": "CLOSELOOP_FRESHDESK_WEBHOOK_SECRET"}
+# Slack's signing secret (POST /v1/slack/actions): fixed locally, so a hand-made curl can sign with it.
+SLACK_SECRET = "CLOSELOOP_SLACK_SIGNING_SECRET"
+LOCAL_SLACK_SECRET = "local-slack-signing-secret"

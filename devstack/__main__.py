@@ -27,7 +27,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack import HELPDESK_SECRETS, STATE_FILE
+from devstack import HELPDESK_SECRETS, LOCAL_SLACK_SECRET, SLACK_SECRET, STATE_FILE
 from devstack.servers import app_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +120,7 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     )
     # The same for the helpdesk webhooks, which answer 404 without one (unless given in the environment).
     os.environ.update({name: os.environ.get(name) or secrets.token_urlsafe(24) for name in HELPDESK_SECRETS.values()})
+    os.environ[SLACK_SECRET] = os.environ.get(SLACK_SECRET) or LOCAL_SLACK_SECRET
     from chalicelib.platform import settings
 
     settings.reset_settings()
@@ -179,6 +180,7 @@ closeloop is running (stage local)
   helpdesk webhook secrets (random each start), for {public_url}/v1/webhooks/<helpdesk>:
 {hooks}
   helpdesk APIs (fakes; write-backs show in the outbox as "helpdesk"): {os.environ['CLOSELOOP_ZENDESK_API_URL'][:-8]}
+  Slack signing secret, for {public_url}/v1/slack/actions: {os.environ[SLACK_SECRET]}
 
 Try it:
   curl -s -X POST {public_url}/v1/interactions \\
@@ -190,6 +192,8 @@ A customer texting back (STOP, HELP, START, a score such as 8):
   curl -s -X POST http://{args.host}:{args.outbox_port}/sms/inbound -d '{{"from": "+14155550123", "body": "8"}}'
 A helpdesk webhook, signed with the secret above (Zendesk's "ticket solved"):
   .venv/bin/python -m devstack.sign zendesk tests/fixtures/helpdesks/zendesk-solved.json
+A lead pressing a button of a detractor's Slack message (the update lands in the outbox):
+  .venv/bin/python -m devstack.sign slack FOLLOWUP_ID --action claim
 More keys: .venv/bin/python -m ops keys create --name zendesk
 Leads sign in at {public_url}/signin (the link arrives in the outbox); add one with
   .venv/bin/python -m ops leads add you@example.com --owner sam

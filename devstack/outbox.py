@@ -34,11 +34,13 @@ from devstack.servers import BurstHTTPServer
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/alerts"
 ESCALATION_WEBHOOK_PATH = "/webhooks/escalations"
+# Where `python -m devstack.sign slack` points a press's response_url: the message updates land here.
+SLACK_RESPONSE_PATH = "/webhooks/slack-responses"
 # POST {"from": "+1...", "body": "STOP"} here: a customer texts the app (published to the replies topic).
 SMS_INBOUND_PATH = "/sms/inbound"
 LOCAL_SMS_NUMBER = "+18885550100"  # the number our survey texts come from, locally
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_WEBHOOK_PATHS = (WEBHOOK_PATH, ESCALATION_WEBHOOK_PATH)
+_WEBHOOK_PATHS = (WEBHOOK_PATH, ESCALATION_WEBHOOK_PATH, SLACK_RESPONSE_PATH)
 # Headers every email has; the rest are the app's own ("extra") headers.
 _STANDARD_HEADERS = {"from", "to", "subject", "date", "mime-version", "content-type", "content-transfer-encoding",
                      "message-id", "cc", "bcc", "reply-to"}

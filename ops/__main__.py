@@ -13,6 +13,7 @@
   python -m ops leads add sam@example.com [--name Sam] [--owner sam]   (may sign in to the dashboard)
   python -m ops leads list
   python -m ops leads remove sam@example.com    (their sessions end at once)
+  python -m ops leads link-slack sam@example.com U024BE7LH   (their Slack button presses act as them)
   python -m ops --stage dev secrets show-status      (which secrets are set, open overlaps; never a value)
   python -m ops --stage dev secrets rotate freshdesk_webhook_secret [--overlap-hours 24] [--value-from-stdin]
   python -m ops --stage dev secrets end-overlap freshdesk_webhook_secret   (refuse the previous value now)
@@ -77,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--owner", help="the owner name routing assigns follow-ups to, e.g. sam (default: the address)")
     allowed.add_parser("list")
     allowed.add_parser("remove", help="take a lead off the list; their sessions end").add_argument("email")
+    link = allowed.add_parser("link-slack", help="a lead's Slack user id: their presses on Slack alerts act as them")
+    link.add_argument("email")
+    link.add_argument("slack_user_id", nargs="?", help="e.g. U024BE7LH (Slack: profile, Copy member ID)")
+    link.add_argument("--unlink", action="store_true", help="forget the lead's Slack user id")
     for area, text in (("customers", "index older surveys by customer (for erasure)"),
                        ("retention", "give older personal data its expiry")):
         commands.add_parser(area).add_subparsers(dest="action", required=True).add_parser("backfill", help=text)
@@ -184,6 +189,8 @@ def _leads(args) -> int:
             sys.exit(f"{args.email} is not on the list")
         print(f"removed {lead.email}; their sessions have ended")
         return 0
+    if args.action == "link-slack":
+        return _link_slack(args)
     existing = leads.get_lead(args.email)
     try:
         lead = leads.add_lead(args.email, name=args.name, owner=args.owner)
@@ -192,6 +199,22 @@ def _leads(args) -> int:
         sys.exit(f"invalid {'.'.join(map(str, first['loc'])) or 'lead'}: {first['msg']}")
     print(f"{lead.email} was already on the list (owner {lead.owner})" if existing
           else f"added {lead.email} (name {lead.name}, owner {lead.owner}); they sign in at /signin")
+    return 0
+
+
+def _link_slack(args) -> int:
+    from chalicelib import leads
+
+    if bool(args.slack_user_id) == args.unlink:
+        sys.exit("give either a Slack user id or --unlink")
+    try:
+        lead = leads.link_slack_user(args.email, None if args.unlink else args.slack_user_id)
+    except ValueError as error:
+        sys.exit(f"invalid {error}")
+    if lead is None:
+        sys.exit(f"{args.email} is not on the list: add them with `ops leads add` first")
+    print(f"unlinked {lead.email} from Slack" if args.unlink
+          else f"linked {lead.email} to Slack user {lead.slack_user_id}: their button presses act as them")
     return 0
 
 

@@ -39,6 +39,7 @@ def job_handlers() -> dict:
     return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
             followups.ShareKudos: followups.share_kudos,
+            followups.RespondInSlack: followups.respond_in_slack,
             leads.SendSignInLink: leads.handle_signin_link,
             lifecycle_events.PublishEvent: lifecycle_events.handle_publish,
             integrations.WriteBack: integrations.handle_writeback}

@@ -20,6 +20,8 @@ contract = edge.Routes(__name__)
 
 MAX_AGE_SECONDS = 3600
 CSV, DOCUMENT = "text/csv", "openapi"   # answers that are no JSON model
+EMPTY = "empty"                         # an answer with no body (Slack's acknowledgement)
+FORM = "application/x-www-form-urlencoded"
 
 
 @contract.route("/v1/openapi.json", methods=["GET"])
@@ -48,6 +50,7 @@ class Operation:
     path_model: Any = None      # the model of the path parameters, when one checks them
     security: str = "apiKey"    # the scheme of components.securitySchemes
     headers: dict[str, str] = field(default_factory=dict)   # extra request headers: name -> description
+    body_type: str = "application/json"     # the media type of the body
 
 
 def operations() -> list[Operation]:
@@ -110,6 +113,11 @@ def operations() -> list[Operation]:
         Operation("POST", "/v1/webhooks/freshdesk", "A Freshdesk automation's webhook", "webhooks", webhook,
                   body=integrations.FreshdeskBody, security="freshdeskSecret"),
     ]
+    ops.append(Operation(
+        "POST", "/v1/slack/actions", "Slack's interactivity request URL: a button pressed on a detractor message",
+        "slack", {200: EMPTY, 400: P, 401: P, 404: P}, body=integrations.SlackActionsForm, body_type=FORM,
+        security="slackSignature",
+        headers={"X-Slack-Request-Timestamp": "the signed time (unix seconds), within 5 minutes"}))
     return ops
 
 
@@ -123,6 +131,9 @@ SECURITY_SCHEMES = {
                                          "must be within 5 minutes"},
     "freshdeskSecret": {"type": "apiKey", "in": "header", "name": "X-Closeloop-Freshdesk-Secret",
                         "description": "the shared secret the Freshdesk automation sends"},
+    "slackSignature": {"type": "apiKey", "in": "header", "name": "X-Slack-Signature",
+                       "description": "v0=<hex HMAC-SHA256(signing secret, \"v0:\" + X-Slack-Request-Timestamp "
+                                      "+ \":\" + body)>; each signature is accepted once"},
 }
 
 
@@ -168,7 +179,7 @@ def _operation(op: Operation, refs: dict, schemas: dict) -> dict:
     }
     if op.body:
         spec["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": refs[(op.body, "validation")]}}}
+            op.body_type: {"schema": refs[(op.body, "validation")]}}}
     return spec
 
 
@@ -183,7 +194,7 @@ def _answers(op: Operation, refs: dict) -> dict:
         answers["403"] = {**gateway, "description": "an unknown, revoked or malformed API key"}
     if op.body:
         answers["413"] = {**gateway, "description": "a body over API Gateway's limit (10 MB)"}
-        answers["415"] = {"description": "a body that is not application/json", "content": {
+        answers["415"] = {"description": f"a body that is not {op.body_type}", "content": {
             "application/json": {"schema": refs[(_answers_module().ChaliceError, "serialization")]}}}
     answers["429"] = {**gateway, "description": "throttled (the stage's rate limits)"}
     return answers
@@ -197,6 +208,8 @@ def _answer(status: int, model: Any, refs: dict) -> dict:
             ("X-Next-Cursor", "the next page's cursor, on every page but the last"))}
         return {"description": "a CSV page: UTF-8 with a BOM, a header row, RFC 4180", "headers": headers,
                 "content": {"text/csv": {"schema": {"type": "string"}}}}
+    if model == EMPTY:
+        return {"description": "acknowledged, with no body"}
     if model == DOCUMENT:
         return {"description": "this document", "headers": {"Cache-Control": {"schema": {"type": "string"}}},
                 "content": {"application/json": {"schema": {"type": "object"}}}}

@@ -2,14 +2,15 @@
 (detractors), the lifecycle a lead moves it through (lifecycle), who owns it and by when (routing),
 the alerts to the topic and webhook (alerts), the escalation of overdue ones (escalation), the
 re-survey after resolution and the recovery stats (recovery), a promoter's praise shared with the team
-(kudos), and the aggregate's storage (repository).
+(kudos), answers in Slack through a press's response_url (slack_replies), and the aggregate's storage
+(repository).
 
 Other rooms use the names below, nothing else.
 """
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "jobs": ("HandleResponse", "SendResurvey", "ShareKudos"),
+    "jobs": ("HandleResponse", "RespondInSlack", "SendResurvey", "ShareKudos"),
     "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpDetail", "FollowUpEvent", "FollowUpPatch",
               "FollowUpQuery", "FollowUpStatus", "FollowUpView", "StatsQuery"),
     "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
@@ -20,5 +21,6 @@ __getattr__, __all__ = exports(__name__, {
     "kudos": ("is_praise_to_share", "share_kudos"),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
-    "alerts": ("followup_link",),
+    "alerts": ("SLACK_ACTIONS", "SLACK_OPEN_ACTION", "followup_link"),
+    "slack_replies": ("remember_response_url", "respond_in_slack"),
 })

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from chalicelib.followups.model import FollowUp
+from chalicelib.followups.model import FollowUp, FollowUpStatus
 from chalicelib.platform import aws, clock, inert
 from chalicelib.platform import secrets as stage_secrets
 from chalicelib.platform import telemetry
@@ -94,7 +94,49 @@ def slack_message(followup: FollowUp, settings: Settings) -> dict:
     text escaped in both (a notification is rendered as mrkdwn too)."""
     text = inert.slack(alert_text(followup, settings))
     header = f"Unhappy customer: {followup.kind.value.upper()} {followup.score}"
-    return {"text": text, "blocks": _blocks(followup, settings, header, "is open")}
+    return {"text": text, "blocks": [*_blocks(followup, settings, header, "is open"), _actions(followup, settings)]}
+
+
+# The buttons of a detractor message (POST /v1/slack/actions, integrations/slack.py): action_id ->
+# the status a press moves the follow-up to; the button's value is the follow-up's id.
+SLACK_ACTIONS = {"closeloop_claim": FollowUpStatus.CLAIMED, "closeloop_contacted": FollowUpStatus.CONTACTED,
+                 "closeloop_resolved": FollowUpStatus.RESOLVED}
+SLACK_OPEN_ACTION = "closeloop_open"  # the link button: Slack reports its press too, and it changes nothing
+_BUTTONS = {"closeloop_claim": "Claim", "closeloop_contacted": "Contacted", "closeloop_resolved": "Resolved"}
+# The buttons that still apply in each status (a press on an open follow-up claims it for the presser first).
+_BUTTONS_IN = {FollowUpStatus.OPEN: ("closeloop_claim", "closeloop_contacted", "closeloop_resolved"),
+               FollowUpStatus.CLAIMED: ("closeloop_contacted", "closeloop_resolved"),
+               FollowUpStatus.CONTACTED: ("closeloop_resolved",)}
+
+
+def dashboard_link(followup: FollowUp, settings: Settings) -> Optional[str]:
+    """The follow-up's page on the leads' dashboard (a lead signs in there): what the link button opens."""
+    base = settings.public_url or followup.base_url
+    return f"{base.rstrip('/')}/dashboard/followups/{followup.followup_id}" if base else None
+
+
+def _actions(followup: FollowUp, settings: Settings) -> dict:
+    """The actions block: the buttons that apply to the follow-up's status, and the link to it."""
+    elements = [{"type": "button", "action_id": action_id, "value": followup.followup_id,
+                 "text": {"type": "plain_text", "text": _BUTTONS[action_id]},
+                 **({"style": "primary"} if action_id == "closeloop_resolved" else {})}
+                for action_id in _BUTTONS_IN.get(followup.status, ())]
+    link = dashboard_link(followup, settings)
+    if link:
+        elements.append({"type": "button", "action_id": SLACK_OPEN_ACTION, "url": link,
+                         "text": {"type": "plain_text", "text": "Open follow-up"}})
+    return {"type": "actions", "block_id": f"closeloop_{followup.followup_id}"[:255], "elements": elements}
+
+
+def slack_state_message(followup: FollowUp, settings: Settings) -> dict:
+    """The detractor message as it stands after a change from Slack: what `response_url` replaces
+    the original with (`replace_original`), its state and the buttons that still apply."""
+    state = f"is {followup.status.value}" + (f" by {followup.owner}" if followup.owner else "")
+    header = f"Unhappy customer: {followup.kind.value.upper()} {followup.score}"
+    text = inert.slack(f"{header}: follow-up {followup.followup_id} {state}")
+    blocks = _blocks(followup, settings, header, state)
+    actions = _actions(followup, settings)
+    return {"replace_original": True, "text": text, "blocks": [*blocks, actions] if actions["elements"] else blocks}
 
 
 def _blocks(followup: FollowUp, settings: Settings, header: str, state: str,
@@ -164,13 +206,18 @@ def retract_on_topic(followup: FollowUp, settings: Settings) -> str:
     return message_id
 
 
-def retract_on_webhook(followup: FollowUp, settings: Settings) -> str:
+def retraction_message(followup: FollowUp, settings: Settings) -> dict:
+    """The retraction's webhook body; with `replace_original`, what the detractor message becomes."""
     text = inert.slack(retraction_text(followup, settings))
     link = followup_link(followup, settings)
     name = f"<{link}|{followup.followup_id}>" if link else followup.followup_id
-    payload = {"text": text, "blocks": [
+    return {"text": text, "blocks": [
         {"type": "section", "text": {"type": "mrkdwn", "text": text.split("\n")[0]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Follow-up {name} closed as automated"}]}]}
+
+
+def retract_on_webhook(followup: FollowUp, settings: Settings) -> str:
+    payload = retraction_message(followup, settings)
     status = _post_json(settings.alert_webhook_url, payload, settings, "alert webhook")
     telemetry.count("AlertsRetracted", channel="webhook")
     return status

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from chalicelib.events import followup_opened
-from chalicelib.followups import alerts
+from chalicelib.followups import alerts, slack_replies
 from chalicelib.followups.jobs import HandleResponse
 from chalicelib.followups.lifecycle import close_as_automated, followup_id_for, new_followup
 from chalicelib.followups.model import FollowUp
@@ -106,6 +106,9 @@ def _retract_if_swept(job: HandleResponse, survey: Survey) -> str:
     followup = close_as_automated(followup, "the response was withdrawn: a scanner's sweep, not the customer")
     steps = [(f"retract_{c.name}", _sending(c.retract, followup, settings))
              for c in alerts.configured_channels(settings) if c.retract and marks.get(c.name) == "done"]
+    if marks.get("webhook") == "done":
+        # The Slack message itself, too, if a press left a usable response_url (slack_replies.py).
+        steps.append(("retract_slack_message", _sending(slack_replies.replace_retracted, followup, settings)))
     outcome = _run_steps(job, followup, steps)
     if outcome is None:
         log.warning("detractor: follow-up %s closed as automated, %d alert(s) retracted",

@@ -1,8 +1,8 @@
 """The follow-up jobs on the queue (chalicelib/platform/jobs.py): decide on a response, re-survey,
-share a promoter's praise."""
+share a promoter's praise, answer a press of a Slack button."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -27,4 +27,15 @@ class ShareKudos(BaseModel):
     kind: Literal["share_kudos"] = "share_kudos"
     survey_id: str
     expected_version: int = Field(ge=1)
+    attempt: int = 0
+
+
+class RespondInSlack(BaseModel):
+    """A Slack button was pressed (integrations/slack.py): replace the message with the follow-up's
+    state, or tell the presser why their change was refused (an ephemeral message)."""
+    kind: Literal["respond_in_slack"] = "respond_in_slack"
+    followup_id: str
+    # Slack's response_url: it posts into the conversation, so it is kept out of repr (and logs).
+    response_url: str = Field(repr=False)
+    refusal: Optional[str] = None
     attempt: int = 0

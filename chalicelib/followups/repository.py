@@ -8,7 +8,8 @@ Items
 - open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>   (while the follow-up is not closed)
 A resolved follow-up whose re-survey is still to come carries its timer instead of due keys
 (storage/timers.py), at `resurvey_due_at`. Both items expire a retention period after the opening. The follow-up item also holds the
-once-only step marks of its alerts and escalations (storage/steps.py).
+once-only step marks of its alerts and escalations (storage/steps.py), and the latest Slack
+`response_url` (`slack_response_url`, `slack_response_at`, `slack_response_uses`; followups/slack_replies.py).
 """
 from __future__ import annotations
 
@@ -109,6 +110,26 @@ class FollowUpRepository(Repository):
             self.table.update(followup_key(followup_id), "REMOVE alert_error")
         else:
             self.table.update(followup_key(followup_id), "SET alert_error = :e", values={":e": error[:500]})
+
+    def remember_slack_response(self, followup_id: str, url: str, at: datetime, uses: int) -> None:
+        """Keep the latest `response_url` Slack sent with a press of this follow-up's buttons, when it
+        came and how often it was used (not part of the model: `save` never overwrites it)."""
+        self.table.update(followup_key(followup_id), "SET slack_response_url = :u, slack_response_at = :at, "
+                          "slack_response_uses = :n", condition="attribute_exists(pk)",
+                          values={":u": url, ":at": clock.iso(at), ":n": uses})
+
+    def take_slack_response(self, followup_id: str, since: datetime, max_uses: int) -> Optional[str]:
+        """The kept `response_url` if it came after `since` and was used fewer than `max_uses` times,
+        counting this use (one conditional write, so concurrent takers never overuse it); else None."""
+        try:
+            item = self.table.update(
+                followup_key(followup_id), "SET slack_response_uses = slack_response_uses + :one",
+                condition="attribute_exists(slack_response_url) AND slack_response_at > :since "
+                          "AND slack_response_uses < :max",
+                values={":one": 1, ":since": clock.iso(since), ":max": max_uses}, returns="ALL_NEW")
+        except ConditionFailed:
+            return None
+        return item["slack_response_url"]
 
     def alert_marks(self, followup_id: str) -> dict[str, str]:
         """Per alert channel, "done" once its alert went out, "busy" while a worker is sending it

@@ -10,6 +10,7 @@ __getattr__, __all__ = exports(__name__, {
     "model": ("Lead", "SignInForm"),
     "jobs": ("SendSignInLink",),
     "allowed_list": ("add_lead", "get_lead", "list_leads", "remove_lead"),
+    "slack_users": ("SLACK_USER_ID", "lead_for_slack_user", "link_slack_user"),
     "sessions": ("LeadSession", "SESSION_VALUE", "current_session", "end_session", "start_session"),
     "signin": ("DASHBOARD", "LINK_MINUTES", "SPENT", "Refused", "handle_signin_link", "link_lead",
                "request_link", "spend_link"),

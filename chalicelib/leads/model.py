@@ -15,6 +15,8 @@ class Lead(BaseModel):
     # Who follow-ups are assigned to (routing's name, e.g. "sam"): the same names the API takes.
     owner: Identifier
     added_at: UtcTime
+    # Their Slack user id (`ops leads link-slack`): a button they press in Slack acts as this lead.
+    slack_user_id: Optional[str] = None
 
 
 class SignInLink(BaseModel):

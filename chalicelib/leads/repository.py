@@ -58,6 +58,17 @@ class LeadRepository(Repository):
         old = self.table.delete(_lead_key(email))
         return Lead.model_validate(old) if old else None
 
+    def set_slack_user(self, email: str, slack_user_id: Optional[str]) -> Optional[Lead]:
+        """Link (or, with None, unlink) a lead's Slack user id; None when the address is not on the list."""
+        expression, values = ("SET slack_user_id = :u", {":u": slack_user_id}) if slack_user_id else (
+            "REMOVE slack_user_id", None)
+        try:
+            item = self.table.update(_lead_key(email), expression, condition="attribute_exists(pk)",
+                                     values=values, returns="ALL_NEW")
+        except ConditionFailed:
+            return None
+        return Lead.model_validate(item)
+
     # --- sign-in links ---
 
     def put_link(self, token_hash: str, link: SignInLink) -> None:

@@ -1,5 +1,6 @@
 """The stage's secrets: helpdesk webhook secrets, the webhook signing secret, the API-key pepper,
-the suppression hash key and the helpdesk API credentials of the ticket write-back, with rotation windows.
+the suppression hash key, the helpdesk API credentials of the ticket write-back and Slack's
+signing secret, with rotation windows.
 
 Where they come from:
 - a deployed stage sets `secrets_parameter_prefix` (e.g. "/closeloop/dev/"): each secret is the
@@ -46,10 +47,11 @@ NAMES = (
     "zendesk_api_token",
     "freshdesk_api_key",
     "intercom_access_token",
+    "slack_signing_secret",
 )
 # What the operator sets, from the helpdesk's admin pages: the bootstrap never generates these (a
 # random API token would only be refused); until set, that helpdesk's write-back is not configured.
-OPERATOR_SET = ("zendesk_api_token", "freshdesk_api_key", "intercom_access_token")
+OPERATOR_SET = ("zendesk_api_token", "freshdesk_api_key", "intercom_access_token", "slack_signing_secret")
 # botocore logs whole request and response bodies at DEBUG ("Making request ... params", "Response
 # body"), and for SSM those hold the decrypted values: whatever level a stage or a debugging
 # operator sets, these two loggers stay at INFO or above. (Cheap: no handler, no I/O.)

@@ -80,6 +80,8 @@ class Settings(BaseModel):
     intercom_access_token: str = Field("", repr=False)
     intercom_api_version: str = "2.11"
     writeback_max_attempts: int = Field(8, ge=1, le=20)
+    # Verifies Slack's interactivity requests (POST /v1/slack/actions); empty: that route answers 404.
+    slack_signing_secret: str = Field("", repr=False)
     # Keys the stored hashes of admin API keys (HMAC-SHA256); empty: plain SHA-256 (chalicelib/apikeys/keys.py).
     api_key_pepper: str = Field("", repr=False)
     resurvey_enabled: bool = True

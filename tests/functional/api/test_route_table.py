@@ -16,6 +16,8 @@ from tests.functional.helpers import interaction, post, queued_messages, stored_
 PUBLIC_PAGES = {"/s/{token}", "/s/{token}/{score}", "/h/{token}", "/u/{token}"}
 # Helpdesk webhooks authenticate by their product's signature; each must be listed here by name.
 SIGNED_WEBHOOKS: set[str] = {"/v1/webhooks/zendesk", "/v1/webhooks/intercom", "/v1/webhooks/freshdesk"}
+# Slack's interactivity request URL authenticates by Slack's signature (chalicelib/integrations/slack.py).
+SLACK_SIGNED = {"/v1/slack/actions"}
 # The leads' sign-in pages: public, a sign-in link protected by its one-time token (chalicelib/leads/signin.py).
 SIGNIN_PAGES = {"/signin", "/signin/{token}"}
 # The uptime check: a load balancer or monitor has no API key, and the answer is only ok/unavailable,
@@ -40,7 +42,7 @@ def all_routes():
 
 def admin_routes():
     return [(path, method) for path, method, _ in all_routes()
-            if path.startswith("/v1/") and not path.startswith("/v1/webhooks/") and path not in CONTRACT]
+            if path.startswith("/v1/") and not path.startswith("/v1/webhooks/") and path not in CONTRACT | SLACK_SIGNED]
 
 
 def test_the_app_has_admin_routes_and_public_pages():
@@ -76,8 +78,9 @@ def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_web
     for path, method, entry in all_routes():
         if entry.authorizer is None:
             assert (path in PUBLIC_PAGES or path in SIGNED_WEBHOOKS or path in SIGNIN_PAGES or path in HEALTH
-                    or path in CONTRACT or is_session_route(path)), f"{method} {path} is public by accident"
-            assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS | CONTRACT)
+                    or path in CONTRACT or path in SLACK_SIGNED or is_session_route(path)), \
+                f"{method} {path} is public by accident"
+            assert not (path.startswith("/v1/") and path not in SIGNED_WEBHOOKS | CONTRACT | SLACK_SIGNED)
         else:
             assert entry.authorizer is app_module.bearer_key
     for path in SIGNED_WEBHOOKS:
@@ -87,7 +90,8 @@ def test_every_route_without_the_api_key_is_an_allowed_public_page_or_signed_web
 def test_webhooks_and_the_api_document_are_the_only_v1_routes_exempt_from_the_api_key():
     exempt = {(path, method) for path, method, entry in all_routes()
               if path.startswith("/v1/") and entry.authorizer is None}
-    assert {path for path, _ in exempt} <= SIGNED_WEBHOOKS | CONTRACT
+    assert {path for path, _ in exempt} <= SIGNED_WEBHOOKS | CONTRACT | SLACK_SIGNED
+    assert {(path, method) for path, method in exempt if path in SLACK_SIGNED} == {("/v1/slack/actions", "POST")}
     assert {(path, method) for path, method in exempt if path in CONTRACT} == {("/v1/openapi.json", "GET")}
 
 
