@@ -36,7 +36,8 @@ def job_handlers() -> dict:
     or timer, not at import (a survey page's cold start needs none of them)."""
     return {delivery.SendSurvey: delivery.handle_send, delivery.SendReminder: delivery.handle_reminder,
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
-            leads.SendSignInLink: leads.handle_signin_link}
+            leads.SendSignInLink: leads.handle_signin_link,
+            followups.NotifyOwner: followups.handle_notify_owner, followups.RemindOwner: followups.handle_remind_owner}
 
 
 def __getattr__(name: str):

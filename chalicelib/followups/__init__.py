@@ -2,15 +2,16 @@
 (detractors), the lifecycle a lead moves it through (lifecycle), who owns it and by when (routing),
 the alerts to the topic and webhook (alerts), the escalation of overdue ones (escalation), the
 re-survey after resolution and the recovery stats (recovery), and the aggregate's storage (repository).
+Owners are leads, by email (owners); their assignment and reminder emails (assignments).
 
 Other rooms use the names below, nothing else.
 """
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "jobs": ("HandleResponse", "SendResurvey"),
+    "jobs": ("HandleResponse", "NotifyOwner", "RemindOwner", "SendResurvey"),
     "model": ("CLOSED_STATUSES", "ClaimIn", "FollowUp", "FollowUpDetail", "FollowUpEvent", "FollowUpPatch",
-              "FollowUpQuery", "FollowUpStatus", "FollowUpView", "StatsQuery"),
+              "FollowUpQuery", "FollowUpStatus", "FollowUpView", "Owner", "StatsQuery"),
     "lifecycle": ("Change", "FollowUpNotFound", "InvalidChange", "change", "claim", "followup_id_for", "get",
                   "has_open_followup", "is_followup_id"),
     "repository": ("FollowUpRepository", "RETENTION_CLOCKS", "followup_key"),
@@ -18,4 +19,6 @@ __getattr__, __all__ = exports(__name__, {
     "detractors": ("handle_response",),
     "recovery": ("followup_stats", "handle_resurvey", "stats_window"),
     "escalation": ("escalate_overdue",),
+    "owners": ("lead_named", "names_of", "resolve_owner"),
+    "assignments": ("handle_notify_owner", "handle_remind_owner"),
 })

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from chalicelib.followups.assignments import notify_if_assigned
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus
+from chalicelib.followups.owners import routed
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.followups.routing import get_routing
@@ -70,9 +72,11 @@ def has_open_followup(customer_id: str) -> bool:
 
 
 def new_followup(survey: Survey, at: datetime) -> FollowUp:
-    """A follow-up for a detractor response, assigned when the team's routing names owners."""
+    """A follow-up for a detractor response, assigned when the team's routing names owners (a
+    routing short name stands for its lead's address)."""
     routing = get_routing()
     owner = routing.assign(survey.team)
+    owner = routed(owner) if owner else None
     history = [FollowUpEvent(at=at, by="closeloop", action="opened", status=S.OPEN)]
     if owner:
         history.append(FollowUpEvent(at=at, by="routing", action="assigned", status=S.CLAIMED, owner=owner))
@@ -157,6 +161,7 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
             if attempt == 2:
                 raise InvalidChange("the follow-up kept changing meanwhile; try again") from None
             continue
+        notify_if_assigned(current, updated, by)
         return updated
     raise AssertionError("unreachable")
 
@@ -201,6 +206,7 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
         fresh = repository.get(followup_id)
         raise InvalidChange(f"claimed meanwhile by {fresh.owner}" if fresh and fresh.owner
                             else "changed meanwhile; try again") from None
+    notify_if_assigned(current, updated, by)
     return updated
 
 
