@@ -18,7 +18,7 @@ from typing import Optional
 
 from chalicelib.followups.assignments import notify_if_assigned
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus
-from chalicelib.followups.owners import routed
+from chalicelib.followups.owners import names_of, routed
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.followups.routing import get_routing
@@ -195,8 +195,8 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
     """
     repository = FollowUpRepository()
     current = get(followup_id, repository)
-    if current.status is S.CLAIMED and current.owner == owner:
-        return current
+    if current.status is S.CLAIMED and current.owner and (current.owner == owner or owner in names_of(current.owner)):
+        return current  # a short name stored before owners were addresses is the same lead
     if current.status is not S.OPEN:
         raise InvalidChange(f"already {current.status.value}" + (f" by {current.owner}" if current.owner else ""))
     updated = apply(current, Change(status=S.CLAIMED, owner=owner, note=note), by, clock.now())

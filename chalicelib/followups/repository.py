@@ -8,7 +8,8 @@ Items
 - open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>   (while the follow-up is not closed)
 - reminder:    pk=FOLLOWUP#<followup_id>   sk=REMINDER   (the timer of its owner's reminder; the
   follow-up item's own due keys belong to the escalation. Put with every write of an owned
-  follow-up whose reminder is still ahead, so a new owner or deadline re-times it)
+  follow-up whose reminder is still ahead, so a new owner or deadline re-times it; deleted by a
+  write that leaves it none: closed, escalated, or without an owner)
 A resolved follow-up whose re-survey is still to come carries its timer instead of due keys
 (storage/timers.py), at `resurvey_due_at`. All three expire a retention period after the opening.
 The follow-up item also holds the once-only step marks of its alerts, escalations and owner's
@@ -71,7 +72,7 @@ class FollowUpRepository(Repository):
         with this id already exists."""
         try:
             self.table.transact([self.table.put_write(_item(followup), condition="attribute_not_exists(pk)"),
-                                 self._open_marker_write(followup), *self._reminder_writes(followup)])
+                                 self._open_marker_write(followup), *self._reminder_writes(followup, True)])
         except ConditionFailed:
             return False
         return True
@@ -141,11 +142,13 @@ class FollowUpRepository(Repository):
                                      "opened_at": clock.iso(followup.opened_at),
                                      TTL_ATTRIBUTE: expiry_of(followup.opened_at)})
 
-    def _reminder_writes(self, followup: FollowUp) -> list[dict]:
-        """The owner's reminder timer, while it is ahead (RemindOwner re-reads and judges; a stale one
-        sends nothing). One more write only for an owned follow-up before its reminder."""
+    def _reminder_writes(self, followup: FollowUp, new: bool = False) -> list[dict]:
+        """The owner's reminder timer while it is ahead; taken off once the follow-up needs none
+        (closed, escalated, no owner), so no stale timer fires (RemindOwner re-reads and judges anyway)."""
         at = remind_at(followup)
-        if at is None or at <= clock.now():
+        if at is None:
+            return [] if new else [self.table.delete_write(reminder_key(followup.followup_id))]
+        if at <= clock.now():
             return []
         job = RemindOwner(followup_id=followup.followup_id, due_ms=int(followup.due_at.timestamp() * 1000))
         return [self.table.put_write({**reminder_key(followup.followup_id)._asdict(), **timers.timer(job, at),

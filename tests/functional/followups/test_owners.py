@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.followups.repository import FollowUpRepository
 from tests.functional.followup_helpers import claim, error, fields_of, get, listing, ok, open_followup, patch, stored
 from tests.functional.followups.test_detractor_alerts import respond
 from tests.functional.helpers import deliver, fire_timers, send_email_survey, take_jobs, timer_on
@@ -81,6 +82,15 @@ def test_the_callers_key_owns_a_claim_only_when_it_names_a_lead(api, leads, open
     assert "owner" in error(claim(api, opened), 400)["message"]  # the key "tests" is no lead
     allowed_list.add_lead("ops@example.com", owner="tests")
     assert ok(claim(api, opened))["owner"] == "ops@example.com"
+
+
+def test_a_lead_acknowledging_what_was_routed_to_their_short_name_is_no_conflict(api, leads, opened):
+    from chalicelib.followups import lifecycle
+
+    legacy = stored(opened)  # routed as "kim" before owners were addresses
+    FollowUpRepository().save(lifecycle.apply(legacy, lifecycle.Change(owner="kim"), "routing", T0), legacy.version)
+    assert ok(claim(api, opened, {"owner": "kim@example.com"}))["owner"] == "kim"
+    assert error(claim(api, opened, {"owner": "sam"}), 409)["message"] == "already claimed by kim"
 
 
 def test_a_stage_may_take_any_address(api, leads, opened, monkeypatch):
