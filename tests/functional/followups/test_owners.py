@@ -107,7 +107,7 @@ def test_an_unknown_followup_is_404_before_its_owner_is_judged(api, leads):
 
 def test_an_assigned_lead_gets_one_email_whatever_the_redelivery(api, stack, leads, clock):
     clock.set(T0)
-    followup_id = open_followup(T0, comment=f"Nobody read my ticket {SCRIPT}")
+    followup_id = open_followup(T0, comment=f"Nobody read my ticket {SCRIPT}\u202e\nOwner: mallory")
     ok(claim(api, followup_id, {"owner": "kim"}))
     (job,) = assignments_queued(stack)
     deliver(job)
@@ -120,6 +120,8 @@ def test_an_assigned_lead_gets_one_email_whatever_the_redelivery(api, stack, lea
         assert "Hello Kim Lee" in part and "Ada Lovelace" in part and "CSAT 1" in part
         assert f"http://127.0.0.1:8000/dashboard/followups/{followup_id}" in part
     assert SCRIPT in text and SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # Inert: no bidirectional override, and the comment's next line cannot pose as a field of ours.
+    assert "\u202e" not in text + html and "\nOwner: mallory" not in text and "\n  Owner: mallory" in text
 
 
 def test_a_lead_claiming_for_themselves_gets_no_email_and_a_reassignment_emails_the_new_owner(api, stack, leads,
