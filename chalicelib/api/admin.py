@@ -109,7 +109,9 @@ def claim_followup(followup_id):
     _followup_id(followup_id)
     by, data = edge.principal(request), edge.json_object(request)
     claimed = validate(followups.ClaimIn, {"owner": by, **{k: v for k, v in data.items() if v is not None}})
-    return followups.detail_view(followups.claim(followup_id, claimed.owner, by, claimed.note), clock.now())
+    # The caller's key name owns it only when it names a lead (or the stage takes any owner).
+    owner = _owner(followup_id, claimed.owner)
+    return followups.detail_view(followups.claim(followup_id, owner, by, claimed.note), clock.now())
 
 
 @admin.route("/v1/followups/{followup_id}", methods=["PATCH"], authorizer=bearer_key)
@@ -117,8 +119,17 @@ def patch_followup(followup_id):
     request = admin.current_request
     _followup_id(followup_id)
     patch = edge.json_body(request, followups.FollowUpPatch)
-    changed = followups.change(followup_id, followups.Change(**patch.model_dump()), edge.principal(request))
+    owner = _owner(followup_id, patch.owner) if patch.owner is not None else None
+    changed = followups.change(followup_id, followups.Change(**{**patch.model_dump(), "owner": owner}),
+                               edge.principal(request))
     return followups.detail_view(changed, clock.now())
+
+
+def _owner(followup_id: str, name: str) -> str:
+    """The owner to store for `name`, a lead's address (followups/owners.py); an unknown follow-up is
+    a 404 first, whoever the owner."""
+    followups.get(followup_id)
+    return followups.resolve_owner(name)
 
 
 def _followup_id(followup_id: str) -> str:

@@ -122,7 +122,7 @@ def board_page(request, session, tab: str, cursor: Optional[str], status: int = 
                error: Optional[str] = None) -> Response:
     """The board on one tab; InvalidInput for a cursor that is not one."""
     now = clock.now()
-    items, next_key = insight.dashboard.board_items(session.owner, tab, cursor, now)
+    items, next_key = insight.dashboard.board_items((session.email, session.owner), tab, cursor, now)
     older = (f"{root(request)}/dashboard/followups?{urlencode({'tab': tab, 'cursor': encode_cursor(next_key)})}"
              if next_key else None)
     return render_page(request, "followups.html", session, "followups", "Follow-ups", status, tab=tab, flash=flash,
@@ -159,6 +159,6 @@ def _action_refused(request, session, problem: Problem) -> Response:
 def dashboard_followup_action(request, session, form: dict, followup_id):
     """A board button (claim, contact, resolve) as the signed-in lead; 303 back to the board."""
     action = validate(insight.FollowUpAction, form)
-    insight.dashboard.perform(action, unquote(followup_id), owner=session.owner, by=session.email)
+    insight.dashboard.perform(action, unquote(followup_id), owner=session.email, by=session.email)
     return edge.see_other(request, "/dashboard/followups?" + urlencode({"tab": action.tab,
                                                                        "done": insight.dashboard.DONE[action.action]}))

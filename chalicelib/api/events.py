@@ -40,6 +40,7 @@ def job_handlers() -> dict:
             followups.HandleResponse: followups.handle_response, followups.SendResurvey: followups.handle_resurvey,
             followups.ShareKudos: followups.share_kudos,
             followups.RespondInSlack: followups.respond_in_slack,
+            followups.NotifyOwner: followups.handle_notify_owner, followups.RemindOwner: followups.handle_remind_owner,
             leads.SendSignInLink: leads.handle_signin_link,
             lifecycle_events.PublishEvent: lifecycle_events.handle_publish,
             integrations.WriteBack: integrations.handle_writeback}

@@ -17,6 +17,7 @@ from typing import Callable
 
 from chalicelib.events import followup_opened
 from chalicelib.followups import alerts, slack_replies
+from chalicelib.followups.assignments import notify_if_assigned
 from chalicelib.followups.jobs import HandleResponse
 from chalicelib.followups.lifecycle import close_as_automated, followup_id_for, new_followup
 from chalicelib.followups.model import FollowUp
@@ -86,6 +87,9 @@ def _alert(job: HandleResponse, survey: Survey) -> str:
         telemetry.count("Detractors")
     else:
         followup = followups.get(followup.followup_id)  # a redelivered job: opened (and counted) before
+    if followup.version == 0:
+        # Routing's assignment (version 0's owner): queued again on a redelivery, emailed once.
+        notify_if_assigned(None, followup, "routing")
     steps = [(f"alert_{c.name}", _sending(c.send, followup, settings)) for c in alerts.configured_channels(settings)]
     outcome = _run_steps(job, followup, steps)
     if outcome is None:

@@ -39,3 +39,20 @@ class RespondInSlack(BaseModel):
     response_url: str = Field(repr=False)
     refusal: Optional[str] = None
     attempt: int = 0
+
+
+class NotifyOwner(BaseModel):
+    """A follow-up was assigned to `owner`: email them, once per assignment (`version`: the
+    follow-up's version the assignment wrote)."""
+    kind: Literal["notify_owner"] = "notify_owner"
+    followup_id: str
+    owner: str
+    version: int = Field(ge=0)
+
+
+class RemindOwner(BaseModel):
+    """A follow-up's deadline nears (a timer, followups/repository.py): remind its owner, once per
+    deadline (`due_ms`: the deadline it was set for, epoch milliseconds)."""
+    kind: Literal["remind_owner"] = "remind_owner"
+    followup_id: str
+    due_ms: int

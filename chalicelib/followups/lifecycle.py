@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Optional
 
 from chalicelib.events import followup_changed
+from chalicelib.followups.assignments import notify_if_assigned
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent, FollowUpStatus
+from chalicelib.followups.owners import names_of, routed
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.followups.routing import get_routing
@@ -72,9 +74,11 @@ def has_open_followup(customer_id: str) -> bool:
 
 
 def new_followup(survey: Survey, at: datetime) -> FollowUp:
-    """A follow-up for a detractor response, assigned when the team's routing names owners."""
+    """A follow-up for a detractor response, assigned when the team's routing names owners (a
+    routing short name stands for its lead's address)."""
     routing = get_routing()
     owner = routing.assign(survey.team)
+    owner = routed(owner) if owner else None
     history = [FollowUpEvent(at=at, by="closeloop", action="opened", status=S.OPEN)]
     if owner:
         history.append(FollowUpEvent(at=at, by="routing", action="assigned", status=S.CLAIMED, owner=owner))
@@ -161,6 +165,7 @@ def change(followup_id: str, requested: Change, by: str) -> FollowUp:
             continue
         followup_changed(current, updated, clock.now())
         _write_back(current, updated)
+        notify_if_assigned(current, updated, by)
         return updated
     raise AssertionError("unreachable")
 
@@ -195,8 +200,8 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
     """
     repository = FollowUpRepository()
     current = get(followup_id, repository)
-    if current.status is S.CLAIMED and current.owner == owner:
-        return current
+    if current.status is S.CLAIMED and current.owner and (current.owner == owner or owner in names_of(current.owner)):
+        return current  # a short name stored before owners were addresses is the same lead
     if current.status is not S.OPEN:
         raise InvalidChange(f"already {current.status.value}" + (f" by {current.owner}" if current.owner else ""))
     updated = apply(current, Change(status=S.CLAIMED, owner=owner, note=note), by, clock.now())
@@ -208,6 +213,7 @@ def claim(followup_id: str, owner: str, by: str, note: Optional[str] = None) -> 
                             else "changed meanwhile; try again") from None
     followup_changed(current, updated, clock.now())
     _write_back(current, updated)
+    notify_if_assigned(current, updated, by)
     return updated
 
 

@@ -1,15 +1,30 @@
 """A recovery follow-up: as stored, its history, and as the follow-ups API takes and shows it."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.platform.fields import AwareDatetime, Cursor, Identifier, Name, Note, Strict, UtcTime
+from chalicelib.platform.fields import AwareDatetime, Cursor, Name, Note, Strict, UtcTime, email_address
 from chalicelib.surveys import Agent, SurveyKind, SurveyStatus, Ticket
+
+_SHORT_NAME = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _owner(value: str) -> str:
+    if "@" in value:
+        return email_address(value)
+    if not _SHORT_NAME.fullmatch(value):
+        raise ValueError("must be a lead's email address, or a short owner name of A-Za-z0-9._:- (up to 128)")
+    return value
+
+
+# An owner as the API takes it: a lead's email address, or their short owner name (followups/owners.py).
+Owner = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_owner)]
 
 
 class FollowUpStatus(str, Enum):
@@ -77,7 +92,7 @@ class FollowUp(BaseModel):
 class FollowUpPatch(Strict):
     """PATCH /v1/followups/{id}: any of a new status, owner, note or deadline."""
     status: Optional[FollowUpStatus] = None
-    owner: Optional[Identifier] = None
+    owner: Optional[Owner] = None
     note: Optional[Note] = None
     due_at: Optional[AwareDatetime] = None
 
@@ -91,14 +106,14 @@ class FollowUpPatch(Strict):
 
 class ClaimIn(Strict):
     """POST /v1/followups/{id}/claim: the owner defaults to the caller."""
-    owner: Optional[Identifier] = None
+    owner: Optional[Owner] = None
     note: Optional[Note] = None
 
 
 class FollowUpQuery(Strict):
     """GET /v1/followups query string."""
     status: Optional[FollowUpStatus] = None
-    owner: Optional[Identifier] = None
+    owner: Optional[Owner] = None
     team: Optional[Name] = None
     overdue: Optional[bool] = None
     limit: int = Field(50, ge=1, le=200)

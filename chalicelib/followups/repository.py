@@ -6,18 +6,24 @@ Items
   due (due_pk=DUE, due_sk=<due_at>#<id>: follow-ups still open and not yet escalated, earliest
   deadline first; the escalation scan reads only what is due)
 - open marker: pk=CUSTOMER#<customer_id>   sk=OPENFOLLOWUP#<id>   (while the follow-up is not closed)
+- reminder:    pk=FOLLOWUP#<followup_id>   sk=REMINDER   (the timer of its owner's reminder; the
+  follow-up item's own due keys belong to the escalation. Put with every write of an owned
+  follow-up whose reminder is still ahead, so a new owner or deadline re-times it; deleted by a
+  write that leaves it none: closed, escalated, or without an owner)
 A resolved follow-up whose re-survey is still to come carries its timer instead of due keys
-(storage/timers.py), at `resurvey_due_at`. Both items expire a retention period after the opening. The follow-up item also holds the
-once-only step marks of its alerts and escalations (storage/steps.py), and the latest Slack
-`response_url` (`slack_response_url`, `slack_response_at`, `slack_response_uses`; followups/slack_replies.py).
+(storage/timers.py), at `resurvey_due_at`. All three expire a retention period after the opening.
+The follow-up item also holds the once-only step marks of its alerts, escalations and owner's
+emails (storage/steps.py), and the latest Slack `response_url` (`slack_response_url`,
+`slack_response_at`, `slack_response_uses`; followups/slack_replies.py).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence, Union
 
-from chalicelib.followups.jobs import SendResurvey
+from chalicelib.followups.jobs import RemindOwner, SendResurvey
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpStatus
+from chalicelib.followups.owners import remind_at
 from chalicelib.platform import clock
 from chalicelib.storage import timers
 from chalicelib.storage.repository import Repository
@@ -43,6 +49,10 @@ def followup_key(followup_id: str) -> ItemKey:
     return ItemKey(f"FOLLOWUP#{followup_id}", "FOLLOWUP")
 
 
+def reminder_key(followup_id: str) -> ItemKey:
+    return ItemKey(f"FOLLOWUP#{followup_id}", "REMINDER")
+
+
 def _item(followup: FollowUp) -> dict:
     """The stored item: the model plus its index keys, derived here so they never disagree."""
     values = {k: v for k, v in followup.model_dump(mode="json").items() if v is not None}
@@ -63,7 +73,7 @@ class FollowUpRepository(Repository):
         with this id already exists."""
         try:
             self.table.transact([self.table.put_write(_item(followup), condition="attribute_not_exists(pk)"),
-                                 self._open_marker_write(followup)])
+                                 self._open_marker_write(followup), *self._reminder_writes(followup, True)])
         except ConditionFailed:
             return False
         return True
@@ -101,6 +111,7 @@ class FollowUpRepository(Repository):
                                                 ":read_version": read_version}),
                 # The customer's open marker follows the status: put while open, deleted once closed.
                 self._open_marker_write(followup),
+                *self._reminder_writes(followup),
             ])
         except ConditionFailed as failure:
             raise ConditionFailed(f"follow-up {followup.followup_id} changed meanwhile") from failure
@@ -152,6 +163,18 @@ class FollowUpRepository(Repository):
                                      "opened_at": clock.iso(followup.opened_at),
                                      TTL_ATTRIBUTE: expiry_of(followup.opened_at)})
 
+    def _reminder_writes(self, followup: FollowUp, new: bool = False) -> list[dict]:
+        """The owner's reminder timer while it is ahead; taken off once the follow-up needs none
+        (closed, escalated, no owner), so no stale timer fires (RemindOwner re-reads and judges anyway)."""
+        at = remind_at(followup)
+        if at is None:
+            return [] if new else [self.table.delete_write(reminder_key(followup.followup_id))]
+        if at <= clock.now():
+            return []
+        job = RemindOwner(followup_id=followup.followup_id, due_ms=int(followup.due_at.timestamp() * 1000))
+        return [self.table.put_write({**reminder_key(followup.followup_id)._asdict(), **timers.timer(job, at),
+                                      TTL_ATTRIBUTE: expiry_of(followup.opened_at)})]
+
     # --- the indexes ---
 
     def due_ids(self, before: datetime) -> Iterator[str]:
@@ -172,14 +195,15 @@ class FollowUpRepository(Repository):
                                                             ":end": clock.iso(end)})
         yield from (FollowUp.model_validate(item) for item in items if alive(item))
 
-    def list(self, status: Optional[FollowUpStatus] = None, owner: Optional[str] = None,
+    def list(self, status: Optional[FollowUpStatus] = None, owner: Union[str, Sequence[str], None] = None,
              team: Optional[str] = None, overdue_at: Optional[datetime] = None, overdue: bool = True,
              limit: int = 50, start_key: Optional[dict] = None) -> tuple[list[FollowUp], Optional[dict]]:
         """One page of follow-ups, newest opened first, and the key to go on after it (None: the end).
 
-        Filters: `status`, `owner`, `team` match exactly; with `overdue_at`, only follow-ups overdue
-        at that time (`overdue=False`: only those that are not). DynamoDB applies its Limit before
-        the filter, so this queries on until the page is full or the index ends (or after
+        Filters: `status`, `owner`, `team` match exactly (`owner` may list several: any of them); with
+        `overdue_at`, only follow-ups overdue at that time (`overdue=False`: only those that are not).
+        DynamoDB applies its Limit before the filter, so this queries on until the page is full or the
+        index ends (or after
         _LISTING_ROUNDS queries: then the page may be short, with a key to go on). Keys are
         {pk, sk, fu_pk, fu_sk} as plain strings (see `is_listing_key`).
         """
@@ -223,6 +247,11 @@ def _listing_filters(status, owner, team, overdue_at, overdue) -> tuple[list[str
     """The FilterExpression conditions of a listing, with their names and values; past retention
     a follow-up is gone, whatever the filters."""
     conditions, names, values = [], {}, {":fu": "FOLLOWUP"}
+    if owner is not None and not isinstance(owner, str):
+        # An owner's forms (a lead's address and short name, followups/owners.py): any of them.
+        values.update({f":owner{i}": name for i, name in enumerate(owner)})
+        conditions.append(f"#owner IN ({', '.join(f':owner{i}' for i in range(len(owner)))})")
+        names["#owner"], owner = "owner", None
     for name, value in (("status", status.value if status else None), ("owner", owner), ("team", team)):
         if value is not None:
             conditions.append(f"#{name} = :{name}")

@@ -2,8 +2,9 @@
 
 Configured as JSON in CLOSELOOP_ROUTING, e.g.
     {"default": {"owners": [], "sla_hours": 24},
-     "teams": {"billing": {"owners": ["sam", "kim"], "sla_hours": 8}}}
-A team with owners gets them in turn (round-robin); one without is left for claiming.
+     "teams": {"billing": {"owners": ["sam@example.com", "kim"], "sla_hours": 8}}}
+A team with owners gets them in turn (round-robin); one without is left for claiming. An owner is
+a lead's address, or their short owner name (followups/owners.py takes it for the lead's address).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
-from chalicelib.platform.fields import Identifier
+from chalicelib.followups.model import Owner
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.named_counters import NamedCounters
 
@@ -21,7 +22,7 @@ DEFAULT_SLA_HOURS = 24
 
 
 class TeamRoute(BaseModel):
-    owners: list[Identifier] = Field(default_factory=list)
+    owners: list[Owner] = Field(default_factory=list)
     sla_hours: float = Field(DEFAULT_SLA_HOURS, gt=0, le=24 * 90)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.followups.model import FollowUp, FollowUpDetail, FollowUpQuery, FollowUpView, SurveyResponseView
+from chalicelib.followups.owners import names_of
 from chalicelib.followups.repository import FollowUpRepository
 from chalicelib.platform.validation import decode_cursor, encode_cursor
 from chalicelib.surveys import SurveyRepository
@@ -30,7 +31,7 @@ def list_view(query: FollowUpQuery, at: datetime) -> dict:
     """One page of GET /v1/followups, newest first; `next_cursor` is null on the last page."""
     start = decode_cursor(query.cursor, FollowUpRepository.is_listing_key) if query.cursor else None
     items, next_key = FollowUpRepository().list(
-        status=query.status, owner=query.owner, team=query.team,
+        status=query.status, owner=names_of(query.owner) if query.owner else None, team=query.team,
         overdue_at=at if query.overdue is not None else None, overdue=bool(query.overdue),
         limit=query.limit, start_key=start)
     return {"followups": [view(f, at) for f in items], "next_cursor": encode_cursor(next_key) if next_key else None}

@@ -8,7 +8,7 @@ templates) are chalicelib/api/dashboard.py.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Optional
+from typing import Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from chalicelib.delivery import first_name
@@ -184,9 +184,11 @@ def comment_item(response: dict) -> dict:
 
 # --- follow-ups board ------------------------------------------------------------------------
 
-def board_items(owner: str, tab: str, cursor: Optional[str], now: datetime) -> tuple[list[FollowUp], Optional[dict]]:
-    """A page of one tab: open (nobody owns it), overdue (past due, not closed), mine (`owner`'s, not
-    closed). InvalidInput for a cursor that is not one."""
+def board_items(owner: Sequence[str], tab: str, cursor: Optional[str],
+                now: datetime) -> tuple[list[FollowUp], Optional[dict]]:
+    """A page of one tab: open (nobody owns it), overdue (past due, not closed), mine (owned under any
+    of the lead's names, `owner`: their address and short name; not closed). InvalidInput for a
+    cursor that is not one."""
     followups = FollowUpRepository()
     start = decode_cursor(cursor, FollowUpRepository.is_listing_key) if cursor else None
     if tab == "overdue":

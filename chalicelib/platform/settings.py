@@ -54,6 +54,11 @@ class Settings(BaseModel):
     # shows promoters' comments only with kudos_on_dashboard.
     kudos_webhook_url: str = ""
     kudos_on_dashboard: bool = False
+    # Owners (chalicelib/followups/owners.py): false, an owner must be a lead (by email, or their short
+    # name); true, any email address or name is taken as given. The owner's reminder goes this long
+    # before the deadline; 0: at three quarters of the time from opening to the deadline.
+    owners_any_address: bool = False
+    owner_reminder_before_seconds: int = Field(0, ge=0, le=90 * 86400)
     # Secrets are read through chalicelib/platform/secrets.py, never from here directly: with a parameter
     # prefix (deployed stages, e.g. "/closeloop/dev/") they are SSM SecureStrings `<prefix><name>`,
     # cached per warm Lambda this long; without one, these CLOSELOOP_* variables (local, tests).

@@ -179,7 +179,9 @@ def drive_survey_loop(request) -> None:
     assert api.lambda_.invoke("escalate_overdue", event).payload["escalated"] == [followup_id]
 
     # A lead claims and resolves it: its re-survey's timer is due at once (no delay here); the
-    # scheduled handler queues it, and the jobs handler makes and sends the re-survey.
+    # scheduled handler queues it, and the jobs handler makes and sends the re-survey (and the
+    # email of sam's assignment). An owner is a lead.
+    add_lead("sam@example.com", name="Sam", owner="sam")
     for method, path, body in (("post", f"/v1/followups/{followup_id}/claim", {"owner": "sam"}),
                                ("patch", f"/v1/followups/{followup_id}", {"status": "resolved", "note": "refund"})):
         answer = getattr(api.http, method)(path, headers=api.headers, body=json.dumps(body))

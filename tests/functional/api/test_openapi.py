@@ -101,6 +101,10 @@ def test_every_success_and_problem_shape_is_what_the_routes_answer(document, api
     _assert_documented(document, "/v1/interactions/{interaction_id}", "DELETE",
                        http.delete("/v1/interactions/zd-doc", headers=h))
 
+    from chalicelib.leads import add_lead
+
+    add_lead("kim@example.com", owner="kim")  # an owner is a lead; "lee" is one too, for the 409
+    add_lead("lee@example.com", owner="lee")
     followup_id = open_followup(clock.now)
     for method, path, body in (("GET", "/v1/followups/{followup_id}", b""),
                                ("POST", "/v1/followups/{followup_id}/claim", b'{"owner": "kim"}'),

@@ -193,7 +193,7 @@ def test_claim_contact_resolve_through_the_board_as_the_lead(api, stack, clock, 
     response = act(api, cookie, followup_id, "claim")
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/dashboard/followups?tab=open&done=claimed")
-    assert (stored(followup_id).status.value, stored(followup_id).owner) == ("claimed", "robin")
+    assert (stored(followup_id).status.value, stored(followup_id).owner) == ("claimed", "lead@example.com")
     mine = html(get(api, "/dashboard/followups", cookie, tab="mine", done="claimed"))
     assert "Done: the follow-up is claimed." in mine and followup_id in mine and "Mark contacted" in mine
 
