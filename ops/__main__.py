@@ -14,6 +14,8 @@
   python -m ops leads list
   python -m ops leads remove sam@example.com    (their sessions end at once)
   python -m ops leads link-slack sam@example.com U024BE7LH   (their Slack button presses act as them)
+  python -m ops leads digest sam@example.com --off|--on [--weekday mon] [--hour 8] [--timezone Europe/Paris]
+  python -m ops digest --lead sam@example.com --now   (send the weekly digest at once, printing it)
   python -m ops --stage dev secrets show-status      (which secrets are set, open overlaps; never a value)
   python -m ops --stage dev secrets rotate freshdesk_webhook_secret [--overlap-hours 24] [--value-from-stdin]
   python -m ops --stage dev secrets end-overlap freshdesk_webhook_secret   (refuse the previous value now)
@@ -82,6 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     link.add_argument("email")
     link.add_argument("slack_user_id", nargs="?", help="e.g. U024BE7LH (Slack: profile, Copy member ID)")
     link.add_argument("--unlink", action="store_true", help="forget the lead's Slack user id")
+    digest = allowed.add_parser("digest", help="a lead's weekly digest: on or off, its weekday, hour and time zone")
+    digest.add_argument("email")
+    switch = digest.add_mutually_exclusive_group()
+    switch.add_argument("--on", dest="enabled", action="store_const", const=True)
+    switch.add_argument("--off", dest="enabled", action="store_const", const=False)
+    digest.add_argument("--weekday", choices=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    digest.add_argument("--hour", type=int, help="0-23, in the lead's time zone (default 8)")
+    digest.add_argument("--timezone", help="an IANA time zone (default: the stage's reporting time zone)")
+    send_now = commands.add_parser("digest", help="send a lead's weekly digest now")
+    send_now.add_argument("--lead", required=True, help="the lead's email address")
+    send_now.add_argument("--now", action="store_true", required=True, help="now, whatever the schedule")
     for area, text in (("customers", "index older surveys by customer (for erasure)"),
                        ("retention", "give older personal data its expiry")):
         commands.add_parser(area).add_subparsers(dest="action", required=True).add_parser("backfill", help=text)
@@ -101,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return _suppressions(args)
     if args.area == "leads":
         return _leads(args)
+    if args.area == "digest":
+        return _send_digest(args)
     if args.area == "responses" and args.action == "backfill":
         from chalicelib.platform.settings import get_settings
         from chalicelib.storage.schema import add_missing_indexes
@@ -191,6 +206,8 @@ def _leads(args) -> int:
         return 0
     if args.action == "link-slack":
         return _link_slack(args)
+    if args.action == "digest":
+        return _digest(args)
     existing = leads.get_lead(args.email)
     try:
         lead = leads.add_lead(args.email, name=args.name, owner=args.owner)
@@ -215,6 +232,39 @@ def _link_slack(args) -> int:
         sys.exit(f"{args.email} is not on the list: add them with `ops leads add` first")
     print(f"unlinked {lead.email} from Slack" if args.unlink
           else f"linked {lead.email} to Slack user {lead.slack_user_id}: their button presses act as them")
+    return 0
+
+
+def _digest(args) -> int:
+    from pydantic import ValidationError
+
+    from chalicelib import leads
+
+    try:
+        lead = leads.set_digest(args.email, enabled=args.enabled, weekday=args.weekday, hour=args.hour,
+                                timezone=args.timezone)
+    except ValidationError as error:
+        first = error.errors()[0]
+        sys.exit(f"invalid {'.'.join(map(str, first['loc'])).removeprefix('digest_')}: {first['msg']}")
+    if lead is None:
+        sys.exit(f"{args.email} is not on the list: add them with `ops leads add` first")
+    zone = lead.digest_timezone or "the reporting time zone"
+    print(f"{lead.email}: weekly digest {'on' if lead.digest_enabled else 'off'}, "
+          f"{lead.digest_weekday} at {lead.digest_hour}:00 ({zone})")
+    return 0
+
+
+def _send_digest(args) -> int:
+    """The digest at once: no schedule, no once-a-week step (a second call sends another)."""
+    from chalicelib import insight, leads
+    from chalicelib.platform import clock
+
+    lead = leads.get_lead(args.lead)
+    if lead is None:
+        sys.exit(f"{args.lead} is not on the list")
+    message = insight.send_digest(lead, clock.now())
+    print(f"sent to {message['To']}: {message['Subject']}\n")
+    print(message.get_body(("plain",)).get_content())
     return 0
 
 

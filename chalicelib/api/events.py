@@ -41,7 +41,7 @@ def job_handlers() -> dict:
             followups.ShareKudos: followups.share_kudos,
             followups.RespondInSlack: followups.respond_in_slack,
             followups.NotifyOwner: followups.handle_notify_owner, followups.RemindOwner: followups.handle_remind_owner,
-            leads.SendSignInLink: leads.handle_signin_link,
+            leads.SendSignInLink: leads.handle_signin_link, insight.SendDigest: insight.handle_send_digest,
             lifecycle_events.PublishEvent: lifecycle_events.handle_publish,
             integrations.WriteBack: integrations.handle_writeback}
 
@@ -84,7 +84,8 @@ def escalate_overdue(event):
     """Every minute: queue the jobs whose timers are due (storage/timers.py: reminders, re-surveys,
     sends planned for later), then escalate each follow-up past its deadline, once
     (followups/escalation.py), then, once an hour, compact the report counters of closed days
-    (insight/compaction.py). The timers go first: each costs a queued message, not a wait."""
+    (insight/compaction.py) and queue the weekly digests due this hour (insight/digest.py).
+    The timers go first: each costs a queued message, not a wait."""
     context = event.context
     seconds = context.get_remaining_time_in_millis() / 1000
     stop_at = time.monotonic() + max(seconds - _ESCALATION_RESERVE_SECONDS, seconds / 2)
@@ -93,4 +94,5 @@ def escalate_overdue(event):
     seconds = context.get_remaining_time_in_millis() / 1000
     finish_by = time.monotonic() + max(seconds - _COMPACTION_RESERVE_SECONDS, seconds / 2)
     compacted = insight.compact_if_due(keep_going=lambda: time.monotonic() < finish_by)
-    return {**escalated, "timers_fired": fired, "reports_compacted": compacted}
+    digests = insight.queue_due_digests()
+    return {**escalated, "timers_fired": fired, "reports_compacted": compacted, "digests_queued": digests}

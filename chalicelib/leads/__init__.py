@@ -1,13 +1,15 @@
 """Leads: the support leads who use the dashboard. Who may sign in (allowed_list), the one-time
 sign-in links sent by email (signin; the queued job that sends one, jobs), their sessions
-(sessions), and their items (repository).
+(sessions), their weekly digest's schedule and preferences (digests), and their items (repository).
 
 Other rooms use the names below, nothing else.
 """
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
-    "model": ("Lead", "SignInForm"),
+    "model": ("WEEKDAYS", "Lead", "SignInForm"),
+    "repository": ("lead_key",),
+    "digests": ("digest_week_due", "digest_zone", "iso_week", "set_digest"),
     "jobs": ("SendSignInLink",),
     "allowed_list": ("add_lead", "get_lead", "list_leads", "remove_lead"),
     "slack_users": ("SLACK_USER_ID", "lead_for_slack_user", "link_slack_user"),

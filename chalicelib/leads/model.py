@@ -1,11 +1,15 @@
 """Support leads who sign in to the dashboard: the allowed list's entries, sign-in links and sessions."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.platform.fields import Email, Identifier, Name, UtcTime
+from chalicelib.platform.fields import Email, Identifier, Name, TimeZoneName, UtcTime
+
+# The weekly digest's weekdays, as `ops leads digest --weekday` takes them (Monday first, as ISO).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Lead(BaseModel):
@@ -17,6 +21,20 @@ class Lead(BaseModel):
     added_at: UtcTime
     # Their Slack user id (`ops leads link-slack`): a button they press in Slack acts as this lead.
     slack_user_id: Optional[str] = None
+    # The weekly digest (insight/digest.py): defaults, so leads stored before it need no migration.
+    digest_enabled: bool = True
+    digest_weekday: Weekday = "mon"
+    digest_hour: int = Field(8, ge=0, le=23)
+    digest_timezone: Optional[TimeZoneName] = None  # None: the stage's reporting time zone, as it is then
+
+
+class DigestPreferences(BaseModel):
+    """A change to a lead's digest (`ops leads digest`): only the fields given change."""
+    model_config = ConfigDict(extra="forbid")
+    digest_enabled: Optional[bool] = None
+    digest_weekday: Optional[Weekday] = None
+    digest_hour: Optional[int] = Field(None, ge=0, le=23)
+    digest_timezone: Optional[TimeZoneName] = None
 
 
 class SignInLink(BaseModel):

@@ -26,6 +26,11 @@ def _lead_key(email: str) -> ItemKey:
     return ItemKey("LEAD", email.lower())
 
 
+def lead_key(email: str) -> ItemKey:
+    """A lead's item: its weekly digest is a once-only step on it (`digest_<YYYY-Www>`, insight/digest.py)."""
+    return _lead_key(email)
+
+
 def _link_key(token_hash: str) -> ItemKey:
     return ItemKey(f"SIGNIN#{token_hash}", "SIGNIN")
 
@@ -65,6 +70,17 @@ class LeadRepository(Repository):
         try:
             item = self.table.update(_lead_key(email), expression, condition="attribute_exists(pk)",
                                      values=values, returns="ALL_NEW")
+        except ConditionFailed:
+            return None
+        return Lead.model_validate(item)
+
+    def set_digest(self, email: str, changes: dict) -> Optional[Lead]:
+        """Change a lead's digest fields (Lead.digest_*); None when the address is not on the list."""
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values = {f":v{i}": value for i, value in enumerate(changes.values())}
+        try:
+            item = self.table.update(_lead_key(email), "SET " + ", ".join(f"{n} = :v{n[2:]}" for n in names),
+                                     condition="attribute_exists(pk)", names=names, values=values, returns="ALL_NEW")
         except ConditionFailed:
             return None
         return Lead.model_validate(item)
