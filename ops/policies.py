@@ -52,6 +52,8 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         # Query: the detractor decision reads the survey with its latest page views (is it quiet?).
         "table": ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                   "dynamodb:DeleteItem", "dynamodb:Query"),
+        # The weekly digest: follow-ups opened in the week and its comments (followups, responses indexes).
+        "indexes": ("dynamodb:Query",),
         "jobs_queue": ("sqs:SendMessage",),
         "sender_identity": ("ses:SendEmail",),
         "configuration_set": ("ses:SendEmail",),

@@ -53,7 +53,8 @@ def test_a_new_lead_has_the_default_schedule_without_migration(api):
     from chalicelib.storage.table import Table
 
     allowed_list.add_lead("old@example.com")
-    Table().update(lead_key("old@example.com"), "REMOVE digest_enabled, digest_weekday, digest_hour, digest_timezone")  # as stored before the digest
+    # As stored before the digest existed:
+    Table().update(lead_key("old@example.com"), "REMOVE digest_enabled, digest_weekday, digest_hour, digest_timezone")
     lead = allowed_list.get_lead("old@example.com")
     assert (lead.digest_enabled, lead.digest_weekday, lead.digest_hour, lead.digest_timezone) == (True, "mon", 8, None)
 
