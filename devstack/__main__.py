@@ -105,6 +105,10 @@ def _serve(args, api_key: str, table_engine: str, stoppers: list, stop: threadin
     environment = _stage_environment()
     os.environ.update(environment)
     created = resources.create(environment["CLOSELOOP_TABLE_NAME"], environment["CLOSELOOP_SENDER_EMAIL"], api_key)
+    if args.demo:
+        from devstack import demo
+        demo.add_demo_lead()  # before the routing's leads: the demo lead holds "sam"
+    resources.add_routing_leads()
     os.environ.update(
         CLOSELOOP_JOBS_QUEUE_URL=created.jobs_queue_url, CLOSELOOP_ALERT_TOPIC_ARN=created.alert_topic_arn,
         CLOSELOOP_PUBLIC_URL=public_url,

@@ -36,6 +36,22 @@ class LocalResources:
     event_queue_url: str = ""
 
 
+def add_routing_leads() -> None:
+    """The local stage's routing owners are leads (owners are leads: followups/owners.py), a short
+    name at example.com (sam@example.com is "sam"): the README's claim as "sam" works, and each can
+    sign in with the link the outbox shows. A name a lead already holds (the demo lead holds "sam")
+    is left to them. Idempotent."""
+    from chalicelib.followups.owners import lead_named
+    from chalicelib.followups.routing import get_routing
+    from chalicelib.leads import add_lead
+
+    routing = get_routing()
+    for route in (routing.default, *routing.teams.values()):
+        for owner in route.owners:
+            if lead_named(owner) is None:
+                add_lead(owner) if "@" in owner else add_lead(f"{owner}@example.com", name=owner.title(), owner=owner)
+
+
 def create(table_name: str, sender_email: str, api_key: str) -> LocalResources:
     create_table(table_name)
     # A short visibility timeout: a job whose handler failed comes back after 5 s, as a

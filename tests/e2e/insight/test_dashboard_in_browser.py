@@ -131,7 +131,7 @@ def test_a_lead_claims_contacts_and_resolves_a_follow_up_from_the_board(demo_sta
     card.locator("button", has_text="Claim").click()
     page.wait_for_selector("text=Done: the follow-up is claimed")
     claimed = _api(demo_stack, f"/v1/followups/{followup_id}")
-    assert claimed["status"] == "claimed" and claimed["owner"] == "sam"
+    assert claimed["status"] == "claimed" and claimed["owner"] == "lead@example.com"  # owners are leads, by email
     assert claimed["history"][-1]["by"] == LEAD
 
     page.goto(demo_stack.app_url + "/dashboard/followups?tab=mine")
