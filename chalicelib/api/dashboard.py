@@ -6,6 +6,8 @@
     GET  /dashboard/followups            the board: open, overdue, mine
     GET  /dashboard/followups/{id}       one follow-up with its history
     POST /dashboard/followups/{id}       claim / contact / resolve (a form with the session's csrf)
+    GET  /dashboard/settings             the lead's own weekly digest: on or off, day, hour, time zone
+    POST /dashboard/settings             change it (a form with the session's csrf)
 
 What each page shows is insight/dashboard.py's; here, the pages. Every page is Jinja2 with
 autoescaping (comments are the customers' words: never trusted) under the survey pages' strict
@@ -21,6 +23,7 @@ from chalice import Response
 
 import chalicelib.followups as followups
 import chalicelib.insight as insight
+import chalicelib.leads as leads
 from chalicelib.api.sessions import LeadRoutes
 from chalicelib.platform import clock, edge
 from chalicelib.platform.errors import Problem
@@ -162,3 +165,28 @@ def dashboard_followup_action(request, session, form: dict, followup_id):
     insight.dashboard.perform(action, unquote(followup_id), owner=session.email, by=session.email)
     return edge.see_other(request, "/dashboard/followups?" + urlencode({"tab": action.tab,
                                                                        "done": insight.dashboard.DONE[action.action]}))
+
+
+# --- the lead's own settings ---------------------------------------------------------------------
+
+def settings_page(request, session, status: int = 200, saved: bool = False, error: Optional[str] = None) -> Response:
+    lead = leads.get_lead(session.email)
+    return render_page(request, "settings.html", session, "settings", "Settings", status=status, lead=lead,
+                       weekdays=leads.WEEKDAYS, saved=saved, error=error)
+
+
+@dashboard.page("/dashboard/settings", methods=["GET"])
+def dashboard_settings(request, session):
+    """The signed-in lead's weekly digest (chalicelib/insight/digest.py): on or off, and when."""
+    return settings_page(request, session, saved=(request.query_params or {}).get("saved") == "1")
+
+
+def _settings_refused(request, session, problem: Problem) -> Response:
+    return settings_page(request, session, 400, error=describe(problem))
+
+
+@dashboard.form("/dashboard/settings", on_problem=_settings_refused)
+def dashboard_settings_change(request, session, form: dict):
+    """Save the lead's digest settings; 303 back to the page, saying so."""
+    leads.change_digest_from_form(session.email, form)
+    return edge.see_other(request, "/dashboard/settings?saved=1")

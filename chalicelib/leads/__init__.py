@@ -9,7 +9,7 @@ from chalicelib.platform.exports import exports
 __getattr__, __all__ = exports(__name__, {
     "model": ("WEEKDAYS", "Lead", "SignInForm"),
     "repository": ("lead_key",),
-    "digests": ("digest_week_due", "digest_zone", "iso_week", "set_digest"),
+    "digests": ("change_digest_from_form", "digest_week_due", "digest_zone", "iso_week", "set_digest"),
     "jobs": ("SendSignInLink",),
     "allowed_list": ("add_lead", "get_lead", "list_leads", "remove_lead"),
     "slack_users": ("SLACK_USER_ID", "lead_for_slack_user", "link_slack_user"),

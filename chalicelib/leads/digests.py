@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from chalicelib.leads.model import WEEKDAYS, DigestPreferences, Lead
+from chalicelib.leads.model import WEEKDAYS, DigestForm, DigestPreferences, Lead
 from chalicelib.leads.repository import LeadRepository
 from chalicelib.platform.settings import get_settings
+from chalicelib.platform.validation import validate
 
 
 def digest_zone(lead: Lead) -> ZoneInfo:
@@ -45,3 +46,12 @@ def set_digest(email: str, **changes) -> Optional[Lead]:
     if not fields:
         return repository.get_lead(email.strip())
     return repository.set_digest(email.strip(), fields)
+
+
+def change_digest_from_form(email: str, form: dict) -> Optional[Lead]:
+    """The signed-in lead's own change (the dashboard's settings form); a 400 names a bad field."""
+    fields = {k: v for k, v in form.items() if not (k == "timezone" and not str(v).strip())}
+    if fields.get("enabled") in ("on", "yes"):
+        fields["enabled"] = True
+    chosen = validate(DigestForm, fields)
+    return set_digest(email, **chosen.model_dump(exclude_none=True))

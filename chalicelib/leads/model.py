@@ -37,6 +37,16 @@ class DigestPreferences(BaseModel):
     digest_timezone: Optional[TimeZoneName] = None
 
 
+class DigestForm(BaseModel):
+    """The dashboard's settings form (POST /dashboard/settings): a browser's form, so an unticked
+    box is absent (off) and what we did not ask for (the csrf) is ignored; an empty zone: the stage's."""
+    model_config = ConfigDict(extra="ignore")
+    enabled: bool = False
+    weekday: Weekday
+    hour: int = Field(ge=0, le=23)
+    timezone: Optional[TimeZoneName] = None
+
+
 class SignInLink(BaseModel):
     """A one-time sign-in link as stored (keyed by the SHA-256 of its token, never the token)."""
     email: str
