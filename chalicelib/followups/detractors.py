@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Optional
 
 from chalicelib.events import followup_opened
 from chalicelib.followups import alerts, slack_replies
@@ -47,15 +47,25 @@ def handle_response(job: HandleResponse) -> str:
     return outcome
 
 
-def _decide(job: HandleResponse) -> str:
+def survey_as_written(job) -> tuple[Optional[Survey], list[SurveyOpen], Optional[str]]:
+    """The survey of a job about its response (`survey_id`, `expected_version`, `attempt`) with its
+    latest page views; the outcome instead when the survey is unknown, or the response the job
+    announces is not written yet (the job comes back in 5 s, a few times)."""
     survey, views = SurveyRepository().get_with_opens(job.survey_id)
     if survey is None:
-        return "unknown survey"
+        return None, [], "unknown survey"
     if survey.response_version < job.expected_version:
         if job.attempt + 1 < _UNWRITTEN_RESPONSE_ATTEMPTS:
             jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), 5)
-            return "response not written yet"
-        return "response never written"
+            return None, [], "response not written yet"
+        return None, [], "response never written"
+    return survey, views, None
+
+
+def _decide(job: HandleResponse) -> str:
+    survey, views, outcome = survey_as_written(job)
+    if outcome:
+        return outcome
     if survey.followup_id is not None:
         # A re-survey after a resolved follow-up: record how the recovery went, never alert.
         return record_outcome(survey.survey_id)

@@ -18,11 +18,9 @@ from chalicelib.followups.jobs import ShareKudos
 from chalicelib.platform import clock, inert, jobs, telemetry
 from chalicelib.platform.settings import Settings, get_settings
 from chalicelib.storage.steps import run_once
-from chalicelib.surveys import Survey, SurveyRepository, is_promoter, survey_key
+from chalicelib.surveys import Survey, is_promoter, survey_key
 
 log = logging.getLogger(__name__)
-
-_UNWRITTEN_RESPONSE_ATTEMPTS = 6
 
 
 def is_praise_to_share(survey: Survey, score: int, comment: str | None) -> bool:
@@ -34,14 +32,9 @@ def is_praise_to_share(survey: Survey, score: int, comment: str | None) -> bool:
 def share_kudos(job: ShareKudos) -> str:
     """Post the survey's praise once, from the survey as it is now (still a promoter, with a comment)."""
     settings = get_settings()
-    survey, views = SurveyRepository().get_with_opens(job.survey_id)
-    if survey is None:
-        return "unknown survey"
-    if survey.response_version < job.expected_version:
-        if job.attempt + 1 < _UNWRITTEN_RESPONSE_ATTEMPTS:
-            jobs.enqueue(job.model_copy(update={"attempt": job.attempt + 1}), 5)
-            return "response not written yet"
-        return "response never written"
+    survey, views, outcome = detractors.survey_as_written(job)
+    if outcome:
+        return outcome
     if not is_praise_to_share(survey, survey.score, survey.comment):
         return "not praise to share"
     wait = detractors.busy_for(survey, views, settings.comment_wait_seconds, clock.now())
