@@ -9,15 +9,13 @@ Customer text is autoescaped in the HTML part and made inert in both (platform/r
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Optional
 
 from chalicelib.followups.jobs import NotifyOwner, RemindOwner
 from chalicelib.followups.model import FollowUp
 from chalicelib.followups.owners import address_of, lead_named, remind_at
 from chalicelib.followups.repository import FollowUpRepository, followup_key
-from chalicelib.platform import aws, clock, jobs
+from chalicelib.platform import clock, jobs, staff_mail
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.steps import run_once
@@ -72,17 +70,9 @@ def _send(followup: FollowUp, address: str, reminder: bool, by: str = "closeloop
     values = dict(f=followup, lead_name=lead.name if lead else address, by=by, reminder=reminder,
                   kind=followup.kind.value.upper(), scale=f"{low}-{high}", due=clock.iso(followup.due_at),
                   link=f"{base}/dashboard/followups/{followup.followup_id}")
-    message = EmailMessage()
     what = "Reminder: a follow-up is due soon" if reminder else "A follow-up is yours"
     # No customer text in the subject: a header is no place for text someone else wrote.
-    message["Subject"] = f"{what}: {values['kind']} {followup.score} ({followup.followup_id})"
-    message["From"] = formataddr((settings.company_name, settings.sender_email))
-    message["To"] = address
-    message["Message-ID"] = make_msgid(domain=settings.sender_email.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render("email/owner_followup.txt", **values))
-    message.add_alternative(render("email/owner_followup.html", **values), subtype="html")
-    aws.client("sesv2").send_email(FromEmailAddress=settings.sender_email, Destination={"ToAddresses": [address]},
-                                   Content={"Raw": {"Data": message.as_bytes()}})
+    staff_mail.send(address, f"{what}: {values['kind']} {followup.score} ({followup.followup_id})",
+                    render("email/owner_followup.txt", **values), render("email/owner_followup.html", **values))
     log.info("follow-up %s: %s email sent to its owner", followup.followup_id, "reminder" if reminder else "assignment")
     return True

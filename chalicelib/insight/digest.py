@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,7 @@ from chalicelib.followups import followup_stats
 from chalicelib.insight.jobs import SendDigest
 from chalicelib.insight.queries import ReportQuery
 from chalicelib.insight.reports import summary
-from chalicelib.platform import aws, clock, jobs
+from chalicelib.platform import clock, jobs, staff_mail
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.steps import run_once
@@ -78,16 +77,8 @@ def send_digest(lead, now: datetime) -> EmailMessage:
     base = (settings.public_url or "").rstrip("/")
     values.update(lead_name=lead.name, dashboard=f"{base}/dashboard",
                   week=leads.iso_week(now.astimezone(leads.digest_zone(lead)).date()), email=lead.email)
-    message = EmailMessage()
-    message["Subject"] = f"Your weekly closeloop digest: {values['first']} to {values['last']}"
-    message["From"] = formataddr((settings.company_name, settings.sender_email))
-    message["To"] = lead.email
-    message["Message-ID"] = make_msgid(domain=settings.sender_email.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render("email/digest.txt", **values))
-    message.add_alternative(render("email/digest.html", **values), subtype="html")
-    aws.client("sesv2").send_email(FromEmailAddress=settings.sender_email, Destination={"ToAddresses": [lead.email]},
-                                   Content={"Raw": {"Data": message.as_bytes()}})
+    message = staff_mail.send(lead.email, f"Your weekly closeloop digest: {values['first']} to {values['last']}",
+                              render("email/digest.txt", **values), render("email/digest.html", **values))
     log.info("weekly digest sent to %s", lead.email)
     return message
 

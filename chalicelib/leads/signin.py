@@ -24,8 +24,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Optional
 from urllib.parse import urlencode
 
@@ -34,7 +32,7 @@ from chalicelib.leads.jobs import SendSignInLink
 from chalicelib.leads.model import Lead, SignInLink
 from chalicelib.leads.repository import LeadRepository, signin_request_key
 from chalicelib.leads.sessions import hash_value
-from chalicelib.platform import aws, clock, jobs
+from chalicelib.platform import clock, jobs, staff_mail
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.steps import run_once
@@ -135,13 +133,5 @@ def spend_link(token: str) -> Optional[Lead]:
 def _email_link(lead: Lead, url: str) -> None:
     settings = get_settings()
     values = dict(company=settings.company_name, lead_name=lead.name, url=url, minutes=LINK_MINUTES)
-    message = EmailMessage()
-    message["Subject"] = f"Your sign-in link to the {settings.company_name} dashboard"
-    message["From"] = formataddr((settings.company_name, settings.sender_email))
-    message["To"] = lead.email
-    message["Message-ID"] = make_msgid(domain=settings.sender_email.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render("email/signin_link.txt", **values))
-    aws.client("sesv2").send_email(FromEmailAddress=settings.sender_email,
-                                   Destination={"ToAddresses": [lead.email]},
-                                   Content={"Raw": {"Data": message.as_bytes()}})
+    staff_mail.send(lead.email, f"Your sign-in link to the {settings.company_name} dashboard",
+                    render("email/signin_link.txt", **values))
