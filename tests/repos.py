@@ -40,10 +40,10 @@ class Repositories:
 
         keep_view(survey, view, self.surveys) if survey is not None else self.surveys.add_open(view)
 
-    def record_response(self, survey, evidence, score, comment, at, resolved=None) -> int:
+    def record_response(self, survey, evidence, score, comment, at, resolved=None, reasons=None) -> int:
         from chalicelib.surveys import count_response
 
-        return count_response(survey, evidence, score, comment, at, resolved, self.surveys)
+        return count_response(survey, evidence, score, comment, at, resolved, self.surveys, reasons)
 
     def withdraw_response(self, survey, evidence, at) -> None:
         from chalicelib.surveys import withdraw_response

@@ -11,7 +11,7 @@ __getattr__, __all__ = exports(__name__, {
     "compaction": ("compact_if_due",),
     "digest": ("handle_send_digest", "queue_due_digests", "send_digest"),
     "jobs": ("SendDigest",),
-    "counters": ("opened_changes", "opens_now", "response_changes", "sent_changes"),
+    "counters": ("Why", "opened_changes", "opens_now", "response_changes", "sent_changes"),
     "queries": ("BoardQuery", "CommentQuery", "DashboardRange", "FollowUpAction", "ReportQuery",
                 "ResponseExportQuery", "ResponseQuery"),
     "reports": ("LOW_SAMPLE", "summary"),

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from itertools import groupby
 from typing import Callable, Iterator, Optional
 
-from chalicelib.insight.counters import DIMENSIONS, SHARDS, closed_pk, counter_pk, report_day
+from chalicelib.insight.counters import DIMENSIONS, FCR_NO, FCR_YES, SHARDS, closed_pk, counter_pk, report_day
 from chalicelib.platform import clock
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.table import ConditionFailed, Increment, ItemKey, Table
@@ -36,7 +36,7 @@ from chalicelib.surveys import SurveyKind
 log = logging.getLogger(__name__)
 
 # Every counter a shard item can hold: a fold's condition says the others are still absent.
-COUNTS = ("sent", "opened", "responses") + tuple(f"s{score}" for score in range(11))
+COUNTS = ("sent", "opened", "responses", FCR_YES, FCR_NO) + tuple(f"s{score}" for score in range(11))
 _PAGE = 200  # shard items read a page at a time from each of the 32 shards
 
 

@@ -15,9 +15,18 @@ survey's `opened_at`, on condition that it has none, so of two page views at onc
 response later withdrawn as a scanner sweep leaves `opened` as it was: the view looked like a
 person when it came.
 
+Why (chalicelib/why/): an answer to "Was your issue resolved?" adds 1 to `fcr_yes` or `fcr_no` of
+the same items, and moves with the response (a changed answer moves it, a withdrawn response takes
+it back). Each reason the customer ticked, and each theme found in the comment, counts the response
+once more in its own group of the `reason` and `theme` dimensions (`responses` and the score's
+attribute), so that a report gives each one's share of responses and the score of the responses
+that carry it. A change of reasons or themes alone touches the survey's "all" items too (ADD 0), so
+that compaction, which finds its work through them, folds the tag items of closed days as well.
+
 Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
 - kind: csat or nps (the scales differ, so nothing mixes them; the kind's "all" counters are its total)
-- dimension: all (group "all"), agent (the agent id), team, channel
+- dimension: all (group "all"), agent (the agent id), team, channel; reason and theme (a response
+  counts in each of its groups, or in none)
 - day: the survey's send date in the stage's `reporting_timezone` (a response counts on the day its
   survey was sent, so a day's response rate compares like with like)
 - shard: hash(survey_id) % SHARDS. Every response writes one item of every dimension, so each
@@ -35,6 +44,7 @@ Re-surveys (the survey after a resolved follow-up) count nothing: they measure t
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator, Optional
 from zoneinfo import ZoneInfo
@@ -45,7 +55,10 @@ from chalicelib.storage.table import Increment
 from chalicelib.surveys import OpenVerdict, Survey, SurveyOpen
 
 SHARDS = 32
-DIMENSIONS = ("all", "agent", "team", "channel")
+GROUP_DIMENSIONS = ("all", "agent", "team", "channel")  # a counted survey is in one group of each
+TAG_DIMENSIONS = ("reason", "theme")                    # ... and in any number of groups of each of these
+DIMENSIONS = GROUP_DIMENSIONS + TAG_DIMENSIONS
+FCR_YES, FCR_NO = "fcr_yes", "fcr_no"
 NO_GROUP = "(none)"  # the group of a survey without an agent or a team
 
 
@@ -80,6 +93,25 @@ def groups_of(survey: Survey) -> dict[str, str]:
     """The survey's group in every dimension."""
     return {"all": "all", "agent": survey.agent.id if survey.agent else NO_GROUP,
             "team": survey.team or NO_GROUP, "channel": survey.channel.value}
+
+
+@dataclass(frozen=True)
+class Why:
+    """What a response says besides its score: the reasons ticked, the comment's themes, and the
+    answer to "Was your issue resolved?" (None: not answered)."""
+    reasons: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    resolved: Optional[bool] = None
+
+    @classmethod
+    def of(cls, survey: Survey) -> "Why":
+        return cls(tuple(survey.reasons), tuple(survey.themes), survey.resolved)
+
+    def groups(self, dimension: str) -> tuple[str, ...]:
+        return self.reasons if dimension == "reason" else self.themes
+
+
+NO_WHY = Why()
 
 
 def counts(survey: Survey) -> bool:
@@ -121,16 +153,52 @@ def opened_changes(survey: Survey, timezone: Optional[str] = None) -> list[Incre
 
 
 def response_changes(survey: Survey, old_score: Optional[int], new_score: Optional[int],
-                     timezone: Optional[str] = None, first_open: bool = False) -> list[Increment]:
-    """The survey's counted score goes from `old_score` to `new_score` (None: no response); with
-    `first_open`, the response is also the survey's first counted open (same items, one more delta)."""
+                     timezone: Optional[str] = None, first_open: bool = False,
+                     old_why: Why = NO_WHY, new_why: Why = NO_WHY) -> list[Increment]:
+    """The survey's counted response goes from `old_score` with `old_why` to `new_score` with
+    `new_why` (a score None: no response); with `first_open`, the response is also the survey's
+    first counted open (same items, one more delta)."""
+    if not counts(survey):
+        return []
+    old_why, new_why = (old_why if old_score is not None else NO_WHY), (new_why if new_score is not None else NO_WHY)
     deltas: dict[str, int] = {"opened": 1} if first_open else {}
+    _move(deltas, old_score, new_score)
+    deltas["responses"] = (new_score is not None) - (old_score is not None)
+    for answer, sign in ((old_why.resolved, -1), (new_why.resolved, 1)):
+        if answer is not None:
+            attribute = FCR_YES if answer else FCR_NO
+            deltas[attribute] = deltas.get(attribute, 0) + sign
+    day, timezone = _day_at(survey), timezone or get_settings().reporting_timezone
+    changes = _changes(survey, day, timezone, deltas)
+    tagged = [change for dimension in TAG_DIMENSIONS
+              for change in _tag_changes(survey, day, timezone, dimension, old_score, new_score,
+                                         old_why.groups(dimension), new_why.groups(dimension))]
+    if tagged and not changes:  # compaction finds a day's work through its "all" items
+        changes = [Increment(counter_pk(survey.kind.value, "all", shard_of(survey.survey_id)),
+                             counter_sk(report_day(day, timezone), "all"), {"responses": 0})]
+    return changes + tagged
+
+
+def _move(deltas: dict[str, int], old_score: Optional[int], new_score: Optional[int]) -> None:
+    """A response moves from the old score's attribute to the new one's."""
     if old_score is not None:
-        deltas[score_attribute(old_score)] = -1
+        deltas[score_attribute(old_score)] = deltas.get(score_attribute(old_score), 0) - 1
     if new_score is not None:
         deltas[score_attribute(new_score)] = deltas.get(score_attribute(new_score), 0) + 1
-    deltas["responses"] = (new_score is not None) - (old_score is not None)
-    return _changes(survey, _day_at(survey), timezone, deltas)
+
+
+def _tag_changes(survey: Survey, day_at: datetime, timezone: str, dimension: str, old_score: Optional[int],
+                 new_score: Optional[int], old_groups: tuple[str, ...], new_groups: tuple[str, ...]) -> list[Increment]:
+    """The items of a tag dimension (reason, theme) a change moves: one per group the response
+    leaves, joins or stays in with another score."""
+    day, shard, found = report_day(day_at, timezone), shard_of(survey.survey_id), []
+    for group in sorted(set(old_groups) | set(new_groups)):
+        deltas = {"responses": (group in new_groups) - (group in old_groups)}
+        _move(deltas, old_score if group in old_groups else None, new_score if group in new_groups else None)
+        deltas = {name: n for name, n in deltas.items() if n}
+        if deltas:
+            found.append(Increment(counter_pk(survey.kind.value, dimension, shard), counter_sk(day, group), deltas))
+    return found
 
 
 class ReportCounters(Repository):

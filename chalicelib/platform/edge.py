@@ -114,18 +114,21 @@ def form_body(request, model: type[M]) -> M:
     content_type = (request.headers.get("content-type") or "").lower()
     if content_type.startswith("application/json"):
         return json_body(request, model)
-    return validate(model, form_fields(request))
+    return validate(model, form_fields(request, getattr(model, "FORM_LISTS", ())))
 
 
-def form_fields(request) -> dict[str, str]:
-    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last value.
+def form_fields(request, lists: tuple[str, ...] = ()) -> dict:
+    """A browser's form post (url-encoded or multipart) as a dict; a field given twice keeps its last
+    value, but the fields named in `lists` (checkboxes) keep every value, as a list.
     Not UTF-8, or not a form: InvalidInput naming `body` (error "invalid_form"), never a garbled value."""
     content_type = (request.headers.get("content-type") or "").lower()
     raw = _raw(request)
     try:
         if content_type.startswith("multipart/form-data"):
-            return _multipart(raw, content_type)
-        return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict").items()}
+            found = _multipart(raw, content_type)
+        else:
+            found = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+        return {name: values if name in lists else values[-1] for name, values in found.items()}
     except UnicodeError:  # the bytes, or a %-escape in them, are not UTF-8: our pages send only UTF-8
         raise _form_problem("invalid_utf8", "must be UTF-8") from None
     except (LookupError, ValueError):  # multipart parts with an unknown charset, or garbage
@@ -188,14 +191,14 @@ def _form_problem(kind: str, message: str) -> InvalidInput:
                         error="invalid_form")
 
 
-def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
+def _multipart(raw: bytes, content_type: str) -> dict[str, list[str]]:
     from email.parser import BytesParser
     from email.policy import HTTP
 
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
-    fields = {}
+    fields: dict[str, list[str]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields[name] = part.get_content() if part.get_content_maintype() == "text" else ""
+            fields.setdefault(name, []).append(part.get_content() if part.get_content_maintype() == "text" else "")
     return fields

@@ -121,6 +121,12 @@ class Settings(BaseModel):
     # send rate; SNS's SMS throughput); see chalicelib/delivery/send_rate.py.
     email_max_per_second: float = Field(14, gt=0, le=10000)
     sms_max_per_second: float = Field(20, gt=0, le=10000)
+    # Why (chalicelib/why/): the reasons a detractor or passive may tick on the survey page, a comma
+    # list of at most 6 keys of why/reasons.py (checked by `make deploy` and at first use), and
+    # whether every survey asks "Was your issue resolved?" (an interaction's `ask_resolved` decides
+    # for its own survey).
+    reasons: str = "waited,not_solved,repeated,attitude,product,other"
+    ask_resolved: bool = False
     # Lifecycle events (chalicelib/events/, docs/events.md): the EventBridge bus they go to; empty: none.
     event_bus_name: str = Field("", pattern=r"^[A-Za-z0-9._/-]{0,256}$")
     # Whether response events carry the customer's comment (a data lake wants it; off by default).

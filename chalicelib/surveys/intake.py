@@ -66,7 +66,7 @@ def accept_interaction(request: InteractionIn, request_base_url: str) -> Accepte
         customer=request.customer, agent=request.agent, team=request.team, properties=request.properties,
         base_url=settings.public_url or request_base_url, created_at=now, occurred_at=request.occurred_at,
         send_at=send_at, expires_at=send_at + timedelta(days=settings.response_window_days),
-        ticket=request.ticket,
+        ticket=request.ticket, ask_resolved=request.ask_resolved,
     )
     telemetry.correlate(survey.survey_id)
     try:

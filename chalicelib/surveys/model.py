@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -101,6 +101,8 @@ class InteractionIn(Strict):
     occurred_at: Optional[AwareDatetime] = None
     send_at: Optional[AwareDatetime] = None
     ticket: Optional[Ticket] = None
+    # Ask "Was your issue resolved?" on this survey; absent: as the stage says (CLOSELOOP_ASK_RESOLVED).
+    ask_resolved: Optional[bool] = None
 
     @model_validator(mode="after")
     def _channel_has_address(self) -> "InteractionIn":
@@ -127,12 +129,18 @@ def _missing(field: str, message: str):
 class ResponseForm(BaseModel):
     """What a survey page posts: a score, maybe a comment, and the page view it came from."""
     model_config = ConfigDict(extra="ignore")
+    # The form fields that may come more than once (platform/edge.py form_fields).
+    FORM_LISTS: ClassVar[tuple[str, ...]] = ("reason",)
 
     score: int = Field(ge=0, le=10)
     comment: Optional[Comment] = None
     open_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,32}$")]] = None
-    # A re-survey's "Was your issue resolved?" (yes/no radios); absent or empty: not answered.
+    # "Was your issue resolved?" (yes/no radios); absent or empty: not answered.
     resolved: Optional[bool] = None
+    # The reasons ticked (checkboxes named "reason"; the form also posts one empty "reason", so that
+    # "none ticked" differs from a post without the field). Checked against the stage's reasons
+    # by why/reasons.py check_reasons; None: not posted.
+    reason: Optional[list[Annotated[str, StringConstraints(max_length=64)]]] = Field(None, max_length=20)
 
     @field_validator("comment")
     @classmethod
@@ -177,9 +185,14 @@ class Survey(BaseModel):
     response_version: int = 0
     # The first open by a person (or first counted response): counted once in the report counters.
     opened_at: Optional[UtcTime] = None
-    # A re-survey after a resolved follow-up: that follow-up, and the "issue resolved?" answer.
+    # A re-survey after a resolved follow-up: that follow-up. "Was your issue resolved?": asked on
+    # re-surveys, and on others when the interaction or the stage asks it (`asks_resolved`).
     followup_id: Optional[str] = None
     resolved: Optional[bool] = None
+    ask_resolved: Optional[bool] = None
+    # Why (chalicelib/why/): the reasons the customer ticked, and the themes found in the comment.
+    reasons: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
     # The one reminder (same survey, a new token) and when it went.
     reminded_at: Optional[UtcTime] = None
     # A cancelled interaction (DELETE /v1/interactions/{id}, a helpdesk "reopened" event): its
@@ -193,6 +206,12 @@ class Survey(BaseModel):
     # the next that succeeds): chalicelib/integrations/writeback.py.
     ticket: Optional[Ticket] = None
     writeback_error: Optional[str] = None
+
+    def asks_resolved(self, stage_asks: bool) -> bool:
+        """Whether the survey page asks "Was your issue resolved?"."""
+        if self.followup_id is not None:
+            return True
+        return self.ask_resolved if self.ask_resolved is not None else stage_asks
 
     def public_status(self, at: datetime) -> SurveyStatus:
         if self.status in (SurveyStatus.SENT, SurveyStatus.SCHEDULED) and at >= self.expires_at:

@@ -221,9 +221,11 @@ class SurveyRepository(Repository):
 
     def record_response(self, survey: Survey, survey_open: Optional[SurveyOpen], score: int,
                         comment: Optional[str], at: datetime, resolved: Optional[bool] = None,
-                        counters: Sequence[Increment] = (), first_open: bool = False) -> int:
-        """Count `score` (and `comment`, and a re-survey's `resolved` answer, if given) as the survey's
-        one response, moving `counters` in the same transaction. Returns the new response version.
+                        counters: Sequence[Increment] = (), first_open: bool = False,
+                        reasons: Optional[list[str]] = None, themes: Optional[list[str]] = None) -> int:
+        """Count `score` (and `comment`, the `resolved` answer, the reasons and the comment's themes,
+        if given) as the survey's one response, moving `counters` in the same transaction. Returns
+        the new response version.
 
         The write succeeds only if nobody changed the response since `survey` was read
         (response_version) and the survey has not expired, so one response is counted per survey
@@ -243,6 +245,10 @@ class SurveyRepository(Repository):
         if resolved is not None:
             sets.append("resolved = :resolved")
             values[":resolved"] = resolved
+        for name, value in (("reasons", reasons), ("themes", themes)):
+            if value is not None:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
         # The responses index lists it by its first response time (responded_at, kept on a change).
         sets += ["rs_pk = :rs_pk", "rs_sk = :rs_sk"]
         keys = response_keys(survey.survey_id, survey.responded_at or at)

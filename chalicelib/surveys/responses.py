@@ -18,7 +18,7 @@ from typing import Optional
 from chalicelib.delivery import reminder_timer
 from chalicelib.events import response_changed, response_withdrawn
 from chalicelib.followups import HandleResponse, ShareKudos, is_praise_to_share
-from chalicelib.insight import opened_changes, opens_now, response_changes
+from chalicelib.insight import Why, opened_changes, opens_now, response_changes
 from chalicelib.integrations import queue_writeback
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.platform.errors import Expired, InvalidInput, NotFound
@@ -27,6 +27,7 @@ from chalicelib.storage.table import ConditionFailed
 from chalicelib.surveys import scanners, scoring, tokens
 from chalicelib.surveys.model import OpenVerdict, ResponseForm, Survey, SurveyOpen, SurveyStatus
 from chalicelib.surveys.repository import SurveyRepository
+from chalicelib.why import check_reasons, stage_reasons, tag_comment
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         raise SurveyExpired(survey)
     if not scoring.is_valid_score(survey.kind, form.score):
         raise InvalidScore(survey, form.score)
+    reasons = check_reasons(form.reason, stage_reasons())  # None: the post did not carry the field
     view = next((o for o in recent if o.open_id == form.open_id), None)
     if view is None:
         # A post without a page view we know (no-JS client with a stale page, or a forged form):
@@ -154,8 +156,8 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
     judgement = scanners.judge_confirmation(judged_view, recent, user_agent, now, explicit, min_visible)
     if judgement.automated:
         return _refuse(repository, survey, view, judgement, now)
-    resolved = form.resolved if survey.followup_id is not None else None  # only re-surveys ask it
-    if (survey.score == form.score and form.comment in (None, survey.comment)
+    resolved = form.resolved if survey.asks_resolved(get_settings().ask_resolved) else None
+    if (survey.score == form.score and form.comment in (None, survey.comment) and reasons in (None, survey.reasons)
             and resolved in (None, survey.resolved) and view.verdict is OpenVerdict.COUNTED):
         return ResponseOutcome(survey, counted=True)  # a repeated confirmation: nothing changes
     newly_detractor = scoring.is_detractor(survey.kind, form.score) and not scoring.is_detractor(survey.kind, survey.score)
@@ -176,7 +178,7 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         # Queued before the write, like the decision above; the job waits for this version.
         queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
-    version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository)
+    version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository, reasons)
     response_changed(survey, version, form.score, form.comment, resolved,
                      scoring.is_detractor(survey.kind, form.score), now)
     # A changed score is the same response; only a survey's first counts (as the reports count it).
@@ -185,9 +187,10 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
              extra={"score": form.score, "first": first, "detractor": newly_detractor})
     if first:
         telemetry.count("Responses")
+    why = why_after(survey, form.comment, resolved, reasons)
     updated = survey.model_copy(update={
         "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
-        "resolved": resolved if resolved is not None else survey.resolved,
+        "resolved": why.resolved, "reasons": list(why.reasons), "themes": list(why.themes),
         "status": SurveyStatus.RESPONDED, "responded_at": survey.responded_at or now,
         "response_updated_at": now, "response_version": version})
     return ResponseOutcome(updated, counted=True)
@@ -222,13 +225,27 @@ def keep_view(survey: Survey, view: SurveyOpen, repository: Optional[SurveyRepos
 
 
 def count_response(survey: Survey, evidence: Optional[SurveyOpen], score: int, comment: Optional[str], at: datetime,
-                   resolved: Optional[bool] = None, repository: Optional[SurveyRepository] = None) -> int:
-    """Record `score` as `survey`'s response (as read: the write is conditional on it), with the
-    report counters it moves, in one transaction; returns the new response version."""
+                   resolved: Optional[bool] = None, repository: Optional[SurveyRepository] = None,
+                   reasons: Optional[list[str]] = None) -> int:
+    """Record `score` as `survey`'s response (as read: the write is conditional on it), with its
+    comment, answer to "resolved?" and reasons where given (None: unchanged), the comment's themes,
+    and the report counters it moves, in one transaction; returns the new response version."""
     first_open = opens_now(survey)
+    why = why_after(survey, comment, resolved, reasons)
+    counters = response_changes(survey, survey.score, score, first_open=first_open,
+                                old_why=Why.of(survey), new_why=why)
     return (repository or SurveyRepository()).record_response(
-        survey, evidence, score, comment, at, resolved,
-        response_changes(survey, survey.score, score, first_open=first_open), first_open=first_open)
+        survey, evidence, score, comment, at, why.resolved, counters, first_open=first_open,
+        reasons=list(why.reasons), themes=list(why.themes))
+
+
+def why_after(survey: Survey, comment: Optional[str], resolved: Optional[bool],
+              reasons: Optional[list[str]]) -> Why:
+    """What the response says besides its score once this answer counts: a new comment's themes
+    (found by the keyword tagger, why/themes.py), and whatever was not given as it was."""
+    themes = tag_comment(comment, survey.customer.locale) if comment is not None else survey.themes
+    return Why(tuple(reasons if reasons is not None else survey.reasons), tuple(themes),
+               resolved if resolved is not None else survey.resolved)
 
 
 def withdraw_response(survey: Survey, evidence: SurveyOpen, at: datetime,
@@ -236,8 +253,8 @@ def withdraw_response(survey: Survey, evidence: SurveyOpen, at: datetime,
     """Uncount `survey`'s response (a scanner sweep's) and its report counts, in one transaction; the
     reminder the response had stopped is due again."""
     timer = reminder_timer(survey.survey_id, survey.sent_at) if survey.sent_at and not survey.reminded_at else None
-    (repository or SurveyRepository()).withdraw_response(survey, evidence, at,
-                                                         response_changes(survey, survey.score, None), timer)
+    changes = response_changes(survey, survey.score, None, old_why=Why.of(survey))
+    (repository or SurveyRepository()).withdraw_response(survey, evidence, at, changes, timer)
 
 
 def survey_for_token(token: str) -> Survey:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Optional
 
 from chalicelib.platform import clock
+from chalicelib.platform.settings import get_settings
 from chalicelib.surveys import scoring
 from chalicelib.surveys.model import Survey, SurveyOpen
 from chalicelib.surveys.scanners import HONEYPOT
@@ -25,8 +26,12 @@ def survey_view(survey: Survey) -> dict:
         "response_updated_at": iso_or_none(survey.response_updated_at),
         "expires_at": clock.iso(survey.expires_at), "failure_reason": survey.failure_reason,
         "suppressed_reason": survey.suppressed_reason,
-        # A re-survey after a resolved follow-up: which one, and the "issue resolved?" answer.
-        "followup_id": survey.followup_id, "resolved": survey.resolved,
+        # A re-survey after a resolved follow-up: which one. "Was your issue resolved?": whether the
+        # page asks it, and the answer (true, false, or null: not answered).
+        "followup_id": survey.followup_id, "ask_resolved": survey.asks_resolved(get_settings().ask_resolved),
+        "resolved": survey.resolved,
+        # Why (chalicelib/why/): the reasons the customer ticked and the themes of the comment (keys).
+        "reasons": survey.reasons, "themes": survey.themes,
         # The one reminder; a cancelled interaction's survey is suppressed with reason "cancelled".
         "reminded_at": iso_or_none(survey.reminded_at),
         "cancelled_at": iso_or_none(survey.cancelled_at), "cancelled_by": survey.cancelled_by,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-ROOMS = ("surveys", "delivery", "followups", "insight", "leads", "contacts", "integrations", "apikeys", "events")
+ROOMS = ("surveys", "delivery", "followups", "insight", "leads", "contacts", "integrations", "apikeys", "events", "why")
 # What each layer may import from closeloop, besides itself.
 MAY_IMPORT = {"platform": set(), "storage": {"platform"}, "room": {"platform", "storage", "room"},
               "api": {"platform", "storage", "room"}}
