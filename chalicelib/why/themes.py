@@ -21,3 +21,18 @@ def tag_comment(comment: Optional[str], locale: Optional[str] = None) -> list[st
     text = (comment or "").lower()
     return sorted(theme for theme, words in _KEYWORDS.items()
                   if any(re.search(rf"\b{re.escape(word)}\b", text) for word in words))
+
+
+_LABELS = {"waiting": "Waiting", "billing": "Refunds and billing", "not_resolved": "Not resolved",
+           "repeated_contact": "Repeated contact", "attitude": "Attitude", "product_defect": "Product defect",
+           "praise": "Praise"}
+
+
+def theme_keys() -> list[str]:
+    """Every theme of the stage's taxonomy, in its order."""
+    return list(_KEYWORDS)
+
+
+def theme_label(key: str) -> str:
+    """A theme's name as leads read it (a key no longer in the taxonomy shows as itself)."""
+    return _LABELS.get(key, key)
