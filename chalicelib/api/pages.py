@@ -15,6 +15,7 @@ from chalice import Response
 
 import chalicelib.contacts as contacts
 import chalicelib.surveys as surveys
+import chalicelib.why as why
 from chalicelib.platform import edge
 from chalicelib.platform.errors import InvalidInput, Problem
 from chalicelib.platform.validation import validate
@@ -66,10 +67,14 @@ def confirm_score(token, score):
 
 @survey_pages.route("/s/{token}", methods=["POST"], content_types=PAGE_FORM_TYPES)
 def submit_response(token):
-    """The page's form: a score (possibly changed) and a comment, submitted by the person."""
+    """The page's form: a score (possibly changed), a comment, reasons and "resolved?", submitted by
+    the person. Reasons it cannot take show the same form again, with what the person entered."""
     request = survey_pages.current_request
-    outcome = surveys.respond(token, edge.form_body(request, surveys.ResponseForm),
-                              request.headers.get("user-agent", ""), explicit=True)
+    form = edge.form_body(request, surveys.ResponseForm)
+    try:
+        outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=True)
+    except why.ReasonProblem:  # raised before anything is written
+        return edge.html(surveys.pages.form_again(surveys.survey_for_token(token), token, form))
     return edge.html(surveys.pages.thanks(outcome.survey, token, outcome.counted))
 
 

@@ -10,7 +10,12 @@ keyed by its inboundMessageId (a marker item written before acting).
 - HELP (or INFO) answers with the company's name and `help_contact`.
 - START (or UNSTOP) lifts the number's sms_stop suppression and confirms, once per lift.
 - A score ("9", "9/10", "nine", "10!") answers the survey most recently texted to the number, by
-  the same rules as a click (surveys/responses.py, respond_by_sms), and is thanked.
+  the same rules as a click (surveys/responses.py, respond_by_sms), and is thanked. A detractor's or
+  passive's thanks lists the stage's reasons, numbered (up to two GSM-7 segments).
+- Once the survey holds such a low score, a reply of those numbers ("1 3", "1,3", "2 and 4", or one
+  number of the list) names its reasons: they replace the ones given before, and the score stays.
+  A list with a number off it changes nothing and gets a clear answer. One number off the list is a
+  score again ("9" after an 8), and "4/10" always is.
 - Anything else gets a short help reply at most once per survey and changes nothing.
 - A reply from a number we never texted a survey (or whose survey has closed) gets one short
   reply saying there is no open survey, at most once per number (or per closed survey).
@@ -36,6 +41,7 @@ from chalicelib.platform.settings import Settings, get_settings
 from chalicelib.storage.steps import run_once
 from chalicelib.storage.table import ConditionFailed
 from chalicelib.surveys import ContactKind, SurveyExpired, SurveyNotFound, SurveyRepository, respond_by_sms, scoring
+from chalicelib.why import reason_label, stage_reasons
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +61,17 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Numbers:
+    """Two or more numbers ("1 3", "1,3", "2 and 4"): reasons from the list the thanks gave."""
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Unknown:
     pass
 
 
-Reply = Union[Keyword, Score, Unknown]
+Reply = Union[Keyword, Score, Numbers, Unknown]
 
 _KEYWORDS = {
     **{word: Keyword.STOP for word in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
@@ -83,6 +95,11 @@ _NUMBER = r"(\d{1,2}|" + "|".join(_WORDS) + r")"
 _SCORE = re.compile(_NUMBER + r"(?:\s*(?:/|out\s+of|of|de|sur|von)\s*" + _NUMBER + r")?", re.IGNORECASE)
 # Trimmed from both ends before reading a reply; "-" and "+" are not, so "-1" is no score.
 _EDGES = " \t\r\n.,;:!?¡¿'\"`()[]{}*_~"
+# Numbers joined by spaces, commas, "&", "+" or "and" in each language ("/" is a score's: "9/10").
+_JOIN = r"(?:\s*[,;&+]\s*|\s+(?:and|y|e|et|und)\s+|\s+)"
+_NUMBERS = re.compile(r"\d{1,2}(?:" + _JOIN + r"\d{1,2})+", re.IGNORECASE)
+# A reply's list may hold at most this many numbers (more is not a list of reasons).
+_MAX_NUMBERS = 12
 
 
 def classify(body: str) -> Reply:
@@ -96,6 +113,10 @@ def classify(body: str) -> Reply:
         value, out_of = _number(match.group(1)), _number(match.group(2)) if match.group(2) else None
         if value <= 10 and (out_of is None or value <= out_of):
             return Score(value, out_of)
+    if _NUMBERS.fullmatch(text):
+        values = tuple(int(n) for n in re.findall(r"\d+", text))
+        if len(values) <= _MAX_NUMBERS:
+            return Numbers(values)
     return Unknown()
 
 
@@ -161,6 +182,10 @@ def _act(inbound: InboundSms, reply: Reply, records: SmsRecords, settings: Setti
         if not quiet and records.mark_no_survey(phone, clock.now()):
             _send(inbound, settings, _, _("There is no open survey for this number. Reply HELP for help."))
         return "no survey"
+    offered = stage_reasons(settings)
+    numbers = _reason_numbers(reply, survey, offered)
+    if numbers is not None:
+        return _reasons(inbound, survey, numbers, offered, records, settings, _, quiet)
     score = score_for(reply, survey.kind) if isinstance(reply, Score) else None
     if score is None:
         low, high = scoring.scale(survey.kind)[0], scoring.scale(survey.kind)[-1]
@@ -178,8 +203,60 @@ def _act(inbound: InboundSms, reply: Reply, records: SmsRecords, settings: Setti
     if not outcome.counted:
         return f"not counted: {outcome.reason}"
     if not quiet:
-        _send(inbound, settings, _, _("Thank you! We recorded your score of {score}.", score=score))
+        thanks = _("Thank you! We recorded your score of {score}.", score=score)
+        if offered and not scoring.is_promoter(survey.kind, score):
+            _send(inbound, settings, _, reasons_question(_, thanks, offered), segments=REASON_SEGMENTS)
+        else:
+            _send(inbound, settings, _, thanks)
     return f"recorded {score}"
+
+
+# --- reasons by number ------------------------------------------------------------------------
+
+# The thanks that lists the reasons may take two concatenated GSM-7 segments: six translated
+# labels do not fit one beside the thanks (tests/unit/contacts/test_sms_reasons.py measures each language).
+REASON_SEGMENTS = 2
+
+
+def reasons_question(_: i18n.Translator, thanks: str, offered: list[str]) -> str:
+    """The thanks of a low score, then the stage's reasons numbered from 1, one a line."""
+    lines = [f"{number} {reason_label(key, _)}" for number, key in enumerate(offered, start=1)]
+    return "\n".join([f"{thanks} {_('What went wrong? Reply with the numbers, e.g. 1 3:')}", *lines])
+
+
+def _reason_numbers(reply: Reply, survey, offered: list[str]) -> Optional[tuple[int, ...]]:
+    """The numbers of a reply that names reasons: only once the survey holds a low score (its thanks
+    listed them); one number then is a reason when the list has it, a score otherwise."""
+    if not offered or survey.score is None or scoring.is_promoter(survey.kind, survey.score):
+        return None
+    if isinstance(reply, Numbers):
+        return reply.values
+    if isinstance(reply, Score) and reply.out_of is None and 1 <= reply.value <= len(offered):
+        return (reply.value,)
+    return None
+
+
+def _reasons(inbound: InboundSms, survey, numbers: tuple[int, ...], offered: list[str], records: SmsRecords,
+             settings: Settings, _: i18n.Translator, quiet: bool) -> str:
+    """Store the reasons the numbers name (the score stays); a number off the list changes nothing."""
+    if any(not 1 <= number <= len(offered) for number in numbers):
+        if not quiet:
+            _send(inbound, settings, _, _("Please reply with numbers from 1 to {count} from the list, e.g. 1 3. "
+                                          "Your score is kept.", count=len(offered)))
+        return "reasons: off the list"
+    keys = [offered[number - 1] for number in numbers]
+    try:
+        outcome = respond_by_sms(survey.survey_id, survey.score, reasons=keys)
+    except (SurveyExpired, SurveyNotFound, ConditionFailed):
+        if not quiet and records.mark_survey_reply(survey.survey_id, "SMSCLOSED", clock.now()):
+            _send(inbound, settings, _, _("This survey is closed. Thank you all the same."))
+        return "closed"
+    if not outcome.counted:
+        return f"not counted: {outcome.reason}"
+    if not quiet:
+        labels = ", ".join(reason_label(key, _) for key in outcome.survey.reasons)
+        _send(inbound, settings, _, _("Thank you! We noted: {reasons}.", reasons=labels), segments=REASON_SEGMENTS)
+    return f"reasons {','.join(outcome.survey.reasons)}"
 
 
 def _stop(inbound: InboundSms, settings: Settings, _: i18n.Translator) -> str:
@@ -198,9 +275,9 @@ def _stop(inbound: InboundSms, settings: Settings, _: i18n.Translator) -> str:
 
 
 def _send(inbound: InboundSms, settings: Settings, _: i18n.Translator, body: str,
-          best_effort: bool = True) -> Optional[str]:
+          best_effort: bool = True, segments: int = 1) -> Optional[str]:
     """Text a reply to the sender, from the number they texted when we know it."""
-    text = fit(_, body, settings.company_name)
+    text = fit(_, body, settings.company_name, segments)
     attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
     if inbound.destinationNumber and re.fullmatch(r"\+[1-9]\d{6,14}", inbound.destinationNumber):
         attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
@@ -229,10 +306,16 @@ def _error_type(error: Exception) -> str:
     return f"{type(error).__name__} {code}" if code else type(error).__name__
 
 
-def fit(_: i18n.Translator, body: str, company: str) -> str:
-    """"Company: body" in one GSM-7 segment: accents GSM-7 lacks are dropped, then the name if it must be."""
+def fit(_: i18n.Translator, body: str, company: str, segments: int = 1) -> str:
+    """"Company: body" in one GSM-7 segment (or `segments` concatenated ones): accents GSM-7 lacks
+    are dropped, then the name if it must be."""
     body = to_gsm(body) or body
     name = to_gsm(company)
     text = to_gsm(_("{company}: {text}", company=name, text=body)) if name else None
     length = septets(text) if text else None
-    return text if length is not None and length <= SEGMENT_SEPTETS else body
+    return text if length is not None and length <= segment_room(segments) else body
+
+
+def segment_room(segments: int) -> int:
+    """Septets in `segments` GSM-7 segments: a concatenated message's segments keep 7 for their header."""
+    return SEGMENT_SEPTETS if segments == 1 else segments * (SEGMENT_SEPTETS - 7)

@@ -104,14 +104,16 @@ def respond(token: str, form: ResponseForm, user_agent: str, explicit: bool) -> 
     return _respond_fresh(survey_id, form, user_agent, explicit, token=token)
 
 
-def respond_by_sms(survey_id: str, score: int, comment: Optional[str] = None) -> ResponseOutcome:
-    """A customer texted a score back: an explicit answer, counted by the same rules as a click.
+def respond_by_sms(survey_id: str, score: int, comment: Optional[str] = None,
+                   reasons: Optional[list[str]] = None) -> ResponseOutcome:
+    """A customer texted a score back (or, after a low one, its reasons by number: `reasons`, keys
+    of the stage's reasons): an explicit answer, counted by the same rules as a click.
 
     The reply is kept as a page view with method "SMS" (audit), the last choice counts, and a
     new detractor queues the same follow-up decision (HandleResponse) as a click does.
     Raises SurveyNotFound, SurveyExpired or InvalidScore (a score outside the survey's scale).
     """
-    form = ResponseForm(score=score, comment=comment, open_id=secrets.token_urlsafe(12))
+    form = ResponseForm(score=score, comment=comment, open_id=secrets.token_urlsafe(12), reason=reasons)
     return _respond_fresh(survey_id, form, SMS_USER_AGENT, True, method="SMS")
 
 
