@@ -110,7 +110,7 @@ SIDS = {
 # The opt-in model of comment themes (CLOSELOOP_THEMES_MODEL, chalicelib/why/models.py): only the
 # stage that chose one, only its queue consumer (the re-tagging job), only what it calls.
 THEMES_MODEL_ACTIONS = {
-    "comprehend": ("comprehend:DetectKeyPhrases", "comprehend:DetectSentiment"),
+    "comprehend": ("comprehend:DetectSentiment",),
     "bedrock": ("bedrock:InvokeModel",),  # what IAM checks a Converse call as
 }
 # SMS goes to a phone number, which has no ARN: sns:Publish is allowed on everything that is not
@@ -134,7 +134,7 @@ def sender_email(stage: str, config: dict | None = None) -> str:
 
 
 def themes_model_resources(variables: dict[str, str]) -> list[str]:
-    """Comprehend's detect calls take no resource-level permission ("*"); Bedrock's the one model."""
+    """Comprehend's DetectSentiment takes no resource-level permission ("*"); Bedrock the one model."""
     if variables.get("CLOSELOOP_THEMES_MODEL") == "comprehend":
         return ["*"]
     from chalicelib.platform.settings import Settings

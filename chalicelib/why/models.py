@@ -1,5 +1,5 @@
 """Opt-in model taggers behind the keyword tagger's interface (CLOSELOOP_THEMES_MODEL, off by
-default): Amazon Comprehend (key phrases read by the taxonomy, sentiment deciding praise) or a
+default): Amazon Comprehend (its sentiment deciding praise over the taxonomy's themes) or a
 Bedrock model asked to classify into the stage's taxonomy keys (Converse).
 
 A model call is slow, so it runs on a job after the response (why/retag.py), never on the
@@ -53,24 +53,22 @@ def model_tag(comment: str, locale: Optional[str], customer_name: Optional[str] 
         return tag_comment(comment, locale)
     text = redact(comment[:MAX_CHARS], (customer_name,) if customer_name else ())
     try:
-        return comprehend_themes(text, locale) if model == "comprehend" else bedrock_themes(text)
+        return comprehend_themes(comment, text, locale) if model == "comprehend" else bedrock_themes(text)
     except Exception:  # noqa: BLE001 - any failure of the refinement keeps the keyword themes
         log.warning("themes model %s failed: keyword themes kept", model, exc_info=True)
         return tag_comment(comment, locale)
 
 
-def comprehend_themes(text: str, locale: Optional[str]) -> list[str]:
-    """Themes of the comment's key phrases (by the taxonomy's terms), praise only when Comprehend
-    reads the comment as positive: its sentiment sees negation and irony the keywords miss."""
+def comprehend_themes(comment: str, text: str, locale: Optional[str]) -> list[str]:
+    """The keyword themes of the comment, with praise decided by Comprehend's sentiment, which sees
+    irony and negation the keywords miss ("Great, another week without my money"). Its key phrases
+    are not asked for: they are noun phrases ("the agent"), without the words that carry a theme
+    ("rude", "waited"), so the taxonomy reads the whole comment (locally, nothing sent)."""
     language = i18n.normalize(locale).split("-")[0] if locale else ""
     language = language if language in COMPREHEND_LANGUAGES else "en"
-    client = aws.quick_client("comprehend")
-    phrases = client.detect_key_phrases(Text=text, LanguageCode=language)["KeyPhrases"]
-    sentiment = client.detect_sentiment(Text=text, LanguageCode=language)["Sentiment"]
-    found = set(tag_comment(". ".join(phrase["Text"] for phrase in phrases), language))
-    praise = "praise" in set(theme.key for theme in taxonomy().themes)
-    found.discard("praise")
-    if praise and sentiment == "POSITIVE":
+    sentiment = aws.quick_client("comprehend").detect_sentiment(Text=text, LanguageCode=language)["Sentiment"]
+    found = set(tag_comment(comment, locale)) - {"praise"}
+    if sentiment == "POSITIVE" and taxonomy().theme("praise") is not None:
         found.add("praise")
     return sorted(found)
 

@@ -75,4 +75,4 @@ def test_the_themes_model_is_granted_to_the_stage_and_function_that_call_it():
     comprehend = policies.render("dev", _config(CLOSELOOP_THEMES_MODEL="comprehend"))["handle_job"]
     assert _statement(comprehend, "ThemesModel") == {
         "Sid": "ThemesModel", "Effect": "Allow", "Resource": "*",
-        "Action": ["comprehend:DetectKeyPhrases", "comprehend:DetectSentiment"]}
+        "Action": ["comprehend:DetectSentiment"]}

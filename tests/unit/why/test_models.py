@@ -74,35 +74,41 @@ def test_a_bedrock_answer_cut_short_falls_back():
     assert models.model_tag("He was rude", "en", model="bedrock") == ["attitude"]
 
 
-def test_comprehend_maps_key_phrases_through_the_taxonomy_and_sentiment_decides_praise():
+def sentiment(name: str) -> dict:
+    scores = {"Positive": 0.02, "Negative": 0.02, "Neutral": 0.02, "Mixed": 0.02}
+    scores[name.capitalize()] = 0.94
+    return {"Sentiment": name, "SentimentScore": scores}
+
+
+def test_comprehend_sentiment_gives_praise_to_a_positive_comment_and_keeps_the_other_themes():
     stubber = stubbed("comprehend")
-    text = "Thanks for the refund, the app crash is fixed"
-    stubber.add_response("detect_key_phrases", {"KeyPhrases": [
-        {"Score": 0.99, "Text": "the refund", "BeginOffset": 11, "EndOffset": 21},
-        {"Score": 0.98, "Text": "the app crash", "BeginOffset": 23, "EndOffset": 36}]},
-        {"Text": text, "LanguageCode": "en"})
-    stubber.add_response("detect_sentiment", {"Sentiment": "POSITIVE", "SentimentScore": {
-        "Positive": 0.91, "Negative": 0.02, "Neutral": 0.06, "Mixed": 0.01}}, {"Text": text, "LanguageCode": "en"})
-    assert models.model_tag(text, "en-GB", model="comprehend") == ["billing", "praise", "product_defect"]
+    text = "Sorted out the refund in no time, you people rock"  # no praise keyword
+    stubber.add_response("detect_sentiment", sentiment("POSITIVE"), {"Text": text, "LanguageCode": "en"})
+    assert models.tag_comment(text, "en-GB") == ["billing"]
+    assert models.model_tag(text, "en-GB", model="comprehend") == ["billing", "praise"]
     stubber.assert_no_pending_responses()
 
 
-def test_comprehend_takes_praise_away_from_a_negative_comment():
+def test_comprehend_takes_praise_away_from_a_negative_comment_in_its_language():
     stubber = stubbed("comprehend")
-    text = "Great, another week without my money"
-    stubber.add_response("detect_key_phrases", {"KeyPhrases": [{"Score": 0.9, "Text": "my money",
-                                                                "BeginOffset": 28, "EndOffset": 36}]},
-                         {"Text": text, "LanguageCode": "fr"})
-    stubber.add_response("detect_sentiment", {"Sentiment": "NEGATIVE", "SentimentScore": {
-        "Positive": 0.05, "Negative": 0.9, "Neutral": 0.04, "Mixed": 0.01}}, {"Text": text, "LanguageCode": "fr"})
-    assert "praise" in models.tag_comment(text, "fr")  # the keywords see "Great"
-    assert models.model_tag(text, "fr", model="comprehend") == []
+    text = "Super, encore une semaine sans mon remboursement, l'agent était impoli"
+    stubber.add_response("detect_sentiment", sentiment("NEGATIVE"), {"Text": text, "LanguageCode": "fr"})
+    assert "praise" in models.tag_comment(text, "fr")  # the keywords see "Super"
+    assert models.model_tag(text, "fr", model="comprehend") == ["attitude", "billing"]
+    stubber.assert_no_pending_responses()
+
+
+def test_comprehend_is_sent_the_redacted_comment():
+    stubber = stubbed("comprehend")
+    stubber.add_response("detect_sentiment", sentiment("NEUTRAL"),
+                         {"Text": "[name] at [email] waited", "LanguageCode": "en"})
+    assert models.model_tag("Ada at ada@example.com waited", None, "Ada", model="comprehend") == ["waiting"]
     stubber.assert_no_pending_responses()
 
 
 def test_a_service_error_falls_back_to_the_keyword_tagger():
     stubber = stubbed("comprehend")
-    stubber.add_client_error("detect_key_phrases", "ThrottlingException", http_status_code=400)
+    stubber.add_client_error("detect_sentiment", "ThrottlingException", http_status_code=400)
     assert models.model_tag("I waited for ages", "en", model="comprehend") == ["waiting"]
 
 
