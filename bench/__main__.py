@@ -1,9 +1,10 @@
 """`python -m bench`: start DynamoDB Local, measure, print the tables of figures, stop it.
 
-Four sections: responses (cold start, DynamoDB requests per response, responses per second),
+Five sections: responses (cold start, DynamoDB requests per response, responses per second),
 reports (what a report costs at 1,000 and at 100,000 responses over 90 days), cost (AWS cost per
-1,000 surveys by channel, from the requests a run of the survey loop makes) and send rate (a burst
-of accepted interactions sent at the configured SES rate); `--only` picks one.
+1,000 surveys by channel, from the requests a run of the survey loop makes), send rate (a burst
+of accepted interactions sent at the configured SES rate) and themes (the keyword tagger's
+precision and recall on labelled comments, bench/themes.py; it needs no DynamoDB); `--only` picks one.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--count-surveys", type=int, default=20, help="surveys whose requests are counted")
     parser.add_argument("--importtime-runs", type=int, default=3,
                         help="-X importtime runs per app and variant for the breakdown (0 skips it)")
-    parser.add_argument("--only", choices=("responses", "reports", "cost", "send-rate"),
-                        help="run one section (default: all four)")
+    parser.add_argument("--only", choices=("responses", "reports", "cost", "send-rate", "themes"),
+                        help="run one section (default: all five)")
     parser.add_argument("--cost-runs", type=int, default=3, help="cost: measured runs of each outcome (mean)")
     parser.add_argument("--surveys-per-month", type=int, default=10_000,
                         help="cost: monthly volume the every-minute schedule (escalation, timers) is shared over")
@@ -52,6 +53,8 @@ def _progress(message: str) -> None:
 
 def main() -> int:
     args = _arguments()
+    if args.only == "themes":
+        return _themes()
     from bench import report, send_rate
     from bench.env import apply_in_process
     from devstack.dynamodb_local import DynamoDBLocal
@@ -99,6 +102,15 @@ def main() -> int:
                         args.comment_share, cost_elapsed)
     if run is not None:
         report.print_send_rate(run, send_rate_elapsed)
+    if args.only is None:
+        _themes()
+    return 0
+
+
+def _themes() -> int:
+    from bench import themes
+
+    themes.print_themes(themes.measure())
     return 0
 
 

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops import waf
+from ops import checks, waf
 from ops.stack import OPERATOR_SET, SECRET_NAMES, StackNames
 from ops.stack import names as stack_names
 
@@ -563,6 +563,9 @@ def main(args) -> int:
                                 yes_delete_prod=args.yes_delete_prod, delete_app=args.chalice)
         _print(done)
         return 0
+    problems = checks.stage_problems(stage_environment(args.config, args.stage))
+    if problems:
+        sys.exit(f"stage {args.stage} is not deployable:\n  " + "\n  ".join(problems))
     aws = Clients()
     done = bootstrap(args.stage, args.config, aws)
     _print(done)

@@ -105,7 +105,13 @@ SIDS = {
     "log_group": "Logs", "table": "Table", "indexes": "TableIndexes", "jobs_queue": "JobsQueue",
     "sender_identity": "SenderIdentity", "configuration_set": "ConfigurationSet",
     "phone_numbers": "SmsToPhoneNumbers", "alert_topic": "AlertTopic", "escalation_topic": "EscalationTopic",
-    "secrets": "Secrets", "event_bus": "EventBus",
+    "secrets": "Secrets", "event_bus": "EventBus", "themes_model": "ThemesModel",
+}
+# The opt-in model of comment themes (CLOSELOOP_THEMES_MODEL, chalicelib/why/models.py): only the
+# stage that chose one, only its queue consumer (the re-tagging job), only what it calls.
+THEMES_MODEL_ACTIONS = {
+    "comprehend": ("comprehend:DetectSentiment",),
+    "bedrock": ("bedrock:InvokeModel",),  # what IAM checks a Converse call as
 }
 # SMS goes to a phone number, which has no ARN: sns:Publish is allowed on everything that is not
 # an SNS ARN (a topic or an endpoint), AWS's documented way to allow SMS but no topic.
@@ -118,11 +124,23 @@ def deployed_stages(config: dict | None = None) -> list[str]:
     return [stage for stage in config["stages"] if stage != "local"]
 
 
-def sender_email(stage: str, config: dict | None = None) -> str:
+def stage_variables(stage: str, config: dict | None = None) -> dict[str, str]:
     config = config or json.loads(CONFIG.read_text())
-    variables = {**config.get("environment_variables", {}),
-                 **config["stages"][stage].get("environment_variables", {})}
-    return parseaddr(variables["CLOSELOOP_SENDER_EMAIL"])[1]
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def sender_email(stage: str, config: dict | None = None) -> str:
+    return parseaddr(stage_variables(stage, config)["CLOSELOOP_SENDER_EMAIL"])[1]
+
+
+def themes_model_resources(variables: dict[str, str]) -> list[str]:
+    """Comprehend's DetectSentiment takes no resource-level permission ("*"); Bedrock the one model."""
+    if variables.get("CLOSELOOP_THEMES_MODEL") == "comprehend":
+        return ["*"]
+    from chalicelib.platform.settings import Settings
+
+    model = variables.get("CLOSELOOP_THEMES_BEDROCK_MODEL") or Settings.model_fields["themes_bedrock_model"].default
+    return [f"arn:aws:bedrock:*::foundation-model/{model}"]
 
 
 def lambda_name(stage: str, function: str) -> str:
@@ -158,12 +176,14 @@ def _resources(kind: str, stage: str, function: str, sender: str) -> list[str]:
     raise ValueError(f"unknown resource kind {kind!r}")
 
 
-def _statement(kind: str, actions: tuple[str, ...], stage: str, function: str, sender: str) -> dict:
+def _statement(kind: str, actions: tuple[str, ...], stage: str, function: str, sender: str,
+               variables: dict[str, str]) -> dict:
     statement = {"Sid": SIDS[kind], "Effect": "Allow", "Action": sorted(set(actions))}
     if kind == "phone_numbers":
         statement["NotResource"] = PHONE_NUMBERS
         return statement
-    resources = _resources(kind, stage, function, sender)
+    resources = (themes_model_resources(variables) if kind == "themes_model"
+                 else _resources(kind, stage, function, sender))
     statement["Resource"] = resources[0] if len(resources) == 1 else resources
     if kind == "sender_identity":
         # The domain identity would allow any address at the domain: only the stage's sender.
@@ -173,14 +193,18 @@ def _statement(kind: str, actions: tuple[str, ...], stage: str, function: str, s
 
 def render(stage: str, config: dict | None = None) -> dict[str, dict]:
     """function -> its policy document for `stage`."""
-    sender = sender_email(stage, config)
+    sender, variables = sender_email(stage, config), stage_variables(stage, config)
+    model = variables.get("CLOSELOOP_THEMES_MODEL", "")
     policies = {}
     for function in GRANTS:
         needs: dict[str, tuple[str, ...]] = {}
         for grants in (RUNTIME_GRANTS.get(function, {}), GRANTS[function]):
             for kind, actions in grants.items():
                 needs[kind] = needs.get(kind, ()) + actions
-        statements = [_statement(kind, needs[kind], stage, function, sender) for kind in SIDS if kind in needs]
+        if function == QUEUE_CONSUMER and model in THEMES_MODEL_ACTIONS:
+            needs["themes_model"] = THEMES_MODEL_ACTIONS[model]
+        statements = [_statement(kind, needs[kind], stage, function, sender, variables)
+                      for kind in SIDS if kind in needs]
         policies[function] = {"Version": "2012-10-17", "Statement": statements}
     return policies
 

@@ -22,6 +22,7 @@ import chalicelib.followups as followups
 import chalicelib.insight as insight
 import chalicelib.integrations as integrations
 import chalicelib.leads as leads
+import chalicelib.why as why
 from chalicelib.platform import clock, jobs, telemetry
 from chalicelib.storage import timers
 
@@ -43,7 +44,7 @@ def job_handlers() -> dict:
             followups.NotifyOwner: followups.handle_notify_owner, followups.RemindOwner: followups.handle_remind_owner,
             leads.SendSignInLink: leads.handle_signin_link, insight.SendDigest: insight.handle_send_digest,
             lifecycle_events.PublishEvent: lifecycle_events.handle_publish,
-            integrations.WriteBack: integrations.handle_writeback}
+            integrations.WriteBack: integrations.handle_writeback, why.RetagComment: why.handle_retag}
 
 
 def __getattr__(name: str):

@@ -127,6 +127,13 @@ class Settings(BaseModel):
     # for its own survey).
     reasons: str = "waited,not_solved,repeated,attitude,product,other"
     ask_resolved: bool = False
+    # Comment themes (why/themes.py, docs/themes.md): the stage's taxonomy file, a path under chalicelib/
+    # (empty: why/taxonomy.json; checked by `make deploy`); an opt-in model that re-tags each new comment
+    # on a job, after the keyword tagger (why/models.py): "" (off), "comprehend" or "bedrock", and the
+    # Bedrock model it asks (a foundation model id; the IAM policy grants that model only).
+    themes_taxonomy: str = Field("", pattern=r"^([A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.json$|^$")
+    themes_model: str = Field("", pattern=r"^(comprehend|bedrock)?$")
+    themes_bedrock_model: str = Field("amazon.nova-micro-v1:0", pattern=r"^[a-z0-9-]+\.[A-Za-z0-9.:_-]+$")
     # Lifecycle events (chalicelib/events/, docs/events.md): the EventBridge bus they go to; empty: none.
     event_bus_name: str = Field("", pattern=r"^[A-Za-z0-9._/-]{0,256}$")
     # Whether response events carry the customer's comment (a data lake wants it; off by default).

@@ -270,6 +270,22 @@ class SurveyRepository(Repository):
             raise ConditionFailed("the response changed meanwhile or the survey expired") from failure
         return survey.response_version + 1
 
+    def retag_response(self, survey: Survey, themes: list[str], counters: Sequence[Increment] = ()) -> None:
+        """The comment's themes as a model found them (why/retag.py), with the theme counters they
+        move, in one transaction: only if the response, its comment and its themes are still those
+        read (a second run of the job, or a newer answer, changes nothing). The response version
+        stays: the themes are read from the comment, not a new answer."""
+        values = {":themes": themes, ":version": survey.response_version, ":comment": survey.comment,
+                  ":old": list(survey.themes)}
+        condition = ("response_version = :version AND #comment = :comment AND attribute_not_exists(erased_at) "
+                     "AND (themes = :old" + (" OR attribute_not_exists(themes))" if not survey.themes else ")"))
+        write = self.table.update_write(survey_key(survey.survey_id), "SET themes = :themes", condition,
+                                        {"#comment": "comment"}, values)
+        try:
+            self.table.transact([write] + self.table.increment_writes(counters))
+        except ConditionFailed as failure:
+            raise ConditionFailed("the response or its themes changed meanwhile") from failure
+
     def withdraw_response(self, survey: Survey, survey_open: SurveyOpen, at: datetime,
                           counters: Sequence[Increment] = (), timer: Optional[dict] = None) -> None:
         """Uncount a response that turned out to come from a scanner sweep (and its report counts);

@@ -27,7 +27,7 @@ from chalicelib.storage.table import ConditionFailed
 from chalicelib.surveys import scanners, scoring, tokens
 from chalicelib.surveys.model import OpenVerdict, ResponseForm, Survey, SurveyOpen, SurveyStatus
 from chalicelib.surveys.repository import SurveyRepository
-from chalicelib.why import check_reasons, stage_reasons, tag_comment
+from chalicelib.why import check_reasons, queue_retag, stage_reasons, tag_comment
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,8 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository, reasons)
+    if form.comment and form.comment != survey.comment:
+        queue_retag(survey.survey_id, version)  # the stage's model, if on, refines the keyword themes
     response_changed(survey, version, form.score, form.comment, resolved,
                      scoring.is_detractor(survey.kind, form.score), now)
     # A changed score is the same response; only a survey's first counts (as the reports count it).

@@ -9,4 +9,7 @@ from chalicelib.platform.exports import exports
 __getattr__, __all__ = exports(__name__, {
     "reasons": ("MAX_REASONS", "REASON_LABELS", "ReasonProblem", "check_reasons", "reason_label", "stage_reasons"),
     "themes": ("tag_comment", "theme_keys", "theme_label"),
+    "taxonomy": ("TaxonomyError", "load_taxonomy"),
+    "jobs": ("RetagComment", "queue_retag"),
+    "retag": ("handle_retag",),
 })
