@@ -179,15 +179,15 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
     version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository, reasons)
+    why = why_after(survey, form.comment, resolved, reasons)
     response_changed(survey, version, form.score, form.comment, resolved,
-                     scoring.is_detractor(survey.kind, form.score), now)
+                     scoring.is_detractor(survey.kind, form.score), now, why)
     # A changed score is the same response; only a survey's first counts (as the reports count it).
     first = survey.responded_at is None
     log.info("survey %s: response recorded", survey.survey_id,
              extra={"score": form.score, "first": first, "detractor": newly_detractor})
     if first:
         telemetry.count("Responses")
-    why = why_after(survey, form.comment, resolved, reasons)
     updated = survey.model_copy(update={
         "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
         "resolved": why.resolved, "reasons": list(why.reasons), "themes": list(why.themes),
