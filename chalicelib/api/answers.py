@@ -94,6 +94,9 @@ class SurveyAnswer(Answer):
     suppressed_reason: Optional[str]
     followup_id: Optional[str]
     resolved: Optional[bool]
+    ask_resolved: bool = Field(description='whether the survey asks "Was your issue resolved?"')
+    reasons: list[str] = Field(description="the keys of the reasons the customer ticked (chalicelib/why/)")
+    themes: list[str] = Field(description="the keys of the comment's themes (chalicelib/why/)")
     reminded_at: Optional[Time]
     cancelled_at: Optional[Time]
     cancelled_by: Optional[str]
@@ -161,6 +164,8 @@ class ResponseItem(Answer):
     detractor: bool
     comment: Optional[str]
     resolved: Optional[bool]
+    reasons: list[str] = Field(description="the keys of the reasons the customer ticked")
+    themes: list[str] = Field(description="the keys of the comment's themes")
     responded_at: Optional[Time]
     response_updated_at: Optional[Time]
     sent_at: Optional[Time]

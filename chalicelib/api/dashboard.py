@@ -96,7 +96,7 @@ def _range_page(request, session, template: str, active: str, title: str, data_f
 
 
 @dashboard.page("/dashboard/comments", methods=["GET"],
-                on_problem=_again("comments.html", "comments", "Comments", items=None, older=None))
+                on_problem=_again("comments.html", "comments", "Comments", items=None, older=None, themes=[]))
 def dashboard_comments(request, session):
     query = edge.query(request, insight.CommentQuery)
     first, last = insight.dashboard.span(query, insight.dashboard.today())
@@ -105,7 +105,18 @@ def dashboard_comments(request, session):
     older = (f"{root(request)}/dashboard/comments?{urlencode({**form, 'cursor': found['next_cursor']})}"
              if found["next_cursor"] else None)
     return render_page(request, "comments.html", session, "comments", "Comments", form=form,
-                       items=[insight.dashboard.comment_item(r) for r in found["responses"]], older=older)
+                       items=[insight.dashboard.comment_item(r) for r in found["responses"]], older=older,
+                       themes=theme_chips(request, form, insight.dashboard.theme_counts(query.survey, first, last)))
+
+
+def theme_chips(request, form: dict, counts: list[dict]) -> list[dict]:
+    """The comments page's theme filters: a link per theme (and one for all) keeping the other filters."""
+    kept = {k: v for k, v in form.items() if k not in ("theme", "cursor")}
+    link = f"{root(request)}/dashboard/comments?"
+    chosen = form.get("theme", "")
+    return [{"label": "All themes", "count": None, "href": link + urlencode(kept), "chosen": not chosen},
+            *({**c, "href": link + urlencode({**kept, "theme": c["key"]}), "chosen": chosen == c["key"]}
+              for c in counts)]
 
 
 # --- the follow-ups board ----------------------------------------------------------------------

@@ -54,13 +54,16 @@ def survey_sent(survey: Any, at: datetime) -> None:
 
 
 def response_changed(survey: Any, version: int, score: int, comment: Optional[str], resolved: Optional[bool],
-                     detractor: bool, at: datetime) -> None:
-    """`survey` as read before the write; `version` the response version the write made. A survey with no
-    counted response before (never answered, or withdrawn) records one; otherwise the response changed."""
+                     detractor: bool, at: datetime, why: Any = None) -> None:
+    """`survey` as read before the write; `version` the response version the write made; `why` its reasons,
+    themes and answer once written (insight/counters.py Why). A survey with no counted response before
+    (never answered, or withdrawn) records one; otherwise the response changed."""
     first = survey.score is None
     comment = comment if comment is not None else survey.comment
     fields = dict(response_version=version, score=score, detractor=detractor, resolved=resolved,
                   comment=comment if get_settings().event_comments else None)
+    if why is not None:  # keys, never the comment's words: sent whatever CLOSELOOP_EVENT_COMMENTS says
+        fields.update(reasons=list(why.reasons), themes=list(why.themes), resolved=why.resolved)
     if first:
         _emit("closeloop.response.recorded", f"{survey.survey_id}:{version}", at, **fields, **_survey_fields(survey))
     else:

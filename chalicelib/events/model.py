@@ -49,7 +49,9 @@ class ResponseRecorded(SurveyFields):
     detractor: bool = Field(description="CSAT 1-2, NPS 0-6.")
     comment: Optional[str] = Field(None, description="Only where the stage sets CLOSELOOP_EVENT_COMMENTS=true; "
                                                      "never after an erasure.")
-    resolved: Optional[bool] = Field(None, description="A re-survey's 'was your issue resolved?' answer.")
+    resolved: Optional[bool] = Field(None, description="The 'was your issue resolved?' answer, where asked.")
+    reasons: Optional[list[str]] = Field(None, description="The reasons the customer ticked (keys, e.g. 'waited').")
+    themes: Optional[list[str]] = Field(None, description="The comment's themes (keys of the stage's taxonomy).")
 
 
 class ResponseChanged(ResponseRecorded):

@@ -25,6 +25,7 @@ from chalicelib.platform import telemetry
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import Settings
 from chalicelib.surveys import scoring
+from chalicelib.why import reason_label, theme_label
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-Closeloop-Signature"
@@ -78,7 +79,21 @@ def _context(followup: FollowUp, settings: Settings) -> dict:
     low, high = scoring.scale(followup.kind)[0], scoring.scale(followup.kind)[-1]
     return {"f": followup, "company": settings.company_name, "kind": followup.kind.value.upper(),
             "scale": f"{low}-{high}", "agent": _agent(followup), "owner": followup.owner or "unassigned",
-            "due": clock.iso(followup.due_at), "link": followup_link(followup, settings)}
+            "due": clock.iso(followup.due_at), "link": followup_link(followup, settings), **why_labels(followup)}
+
+
+def why_labels(followup: FollowUp) -> dict:
+    """Why, as leads read it (English, like the rest of the alert): labels of the reasons ticked and
+    the comment's themes, the "resolved?" answer as yes/no; empty or None when not given. Labels are
+    ours, never the customer's words; each destination still escapes them like any other text."""
+    resolved = None if followup.resolved is None else ("yes" if followup.resolved else "no")
+    return {"reasons": ", ".join(reason_label(key) for key in followup.reasons),
+            "themes": ", ".join(theme_label(key) for key in followup.themes), "resolved": resolved}
+
+
+def why_keys(followup: FollowUp) -> dict:
+    """Why, for a receiver's code: the keys (why/reasons.py, why/themes.py) and the answer."""
+    return {"reasons": list(followup.reasons), "themes": list(followup.themes), "resolved": followup.resolved}
 
 
 def _agent(followup: FollowUp) -> str:
@@ -94,7 +109,8 @@ def slack_message(followup: FollowUp, settings: Settings) -> dict:
     text escaped in both (a notification is rendered as mrkdwn too)."""
     text = inert.slack(alert_text(followup, settings))
     header = f"Unhappy customer: {followup.kind.value.upper()} {followup.score}"
-    return {"text": text, "blocks": [*_blocks(followup, settings, header, "is open"), _actions(followup, settings)]}
+    return {"text": text, "blocks": [*_blocks(followup, settings, header, "is open"), _actions(followup, settings)],
+            **why_keys(followup)}
 
 
 # The buttons of a detractor message (POST /v1/slack/actions, integrations/slack.py): action_id ->
@@ -145,11 +161,17 @@ def _blocks(followup: FollowUp, settings: Settings, header: str, state: str,
               ("Team", followup.team or "none"), ("Interaction", followup.interaction_id),
               ("Customer", followup.customer_name or followup.customer_id),
               ("Owner", followup.owner or "unassigned"), ("Due", clock.iso(followup.due_at)), *extra_fields]
+    labels = why_labels(followup)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": header}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{inert.slack(value)}"}
                                        for name, value in fields]},
     ]
+    why = [(name, value) for name, value in (("Reasons", labels["reasons"]), ("Themes", labels["themes"]),
+                                             ("Resolved", labels["resolved"])) if value]
+    if why:  # a section of its own: Slack takes at most 10 fields in one
+        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{inert.slack(value)}"}
+                                                     for name, value in why]})
     if followup.comment:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": "> " + inert.slack(followup.comment).replace("\n", "\n> ")}})
@@ -168,7 +190,8 @@ def escalation_slack_message(followup: FollowUp, settings: Settings, now: dateti
     overdue = overdue_for(now - followup.due_at)
     header = f"Overdue follow-up: {followup.kind.value.upper()} {followup.score}, {overdue} late"
     return {"text": inert.slack(escalation_text(followup, settings, now)),
-            "blocks": _blocks(followup, settings, header, f"is overdue by {overdue}", (("Overdue", overdue),))}
+            "blocks": _blocks(followup, settings, header, f"is overdue by {overdue}", (("Overdue", overdue),)),
+            **why_keys(followup)}
 
 
 def overdue_for(late: timedelta) -> str:

@@ -22,7 +22,7 @@ from chalicelib.followups.model import CLOSED_STATUSES, FollowUp, FollowUpEvent,
 from chalicelib.followups.owners import names_of, routed
 from chalicelib.followups.recovery import resurvey_due
 from chalicelib.followups.repository import FollowUpRepository
-from chalicelib.followups.routing import get_routing
+from chalicelib.followups.routing import get_routing, routing_team
 from chalicelib.integrations import queue_writeback
 from chalicelib.platform import clock
 from chalicelib.platform.errors import Conflict, NotFound
@@ -74,10 +74,11 @@ def has_open_followup(customer_id: str) -> bool:
 
 
 def new_followup(survey: Survey, at: datetime) -> FollowUp:
-    """A follow-up for a detractor response, assigned when the team's routing names owners (a
-    routing short name stands for its lead's address)."""
+    """A follow-up for a detractor response, with why it is unhappy, assigned when the routing names
+    owners for its team or a rule's (a routing short name stands for its lead's address)."""
     routing = get_routing()
-    owner = routing.assign(survey.team)
+    team = routing.team_for(survey.team, survey.reasons, survey.themes)
+    owner = routing.assign(team)
     owner = routed(owner) if owner else None
     history = [FollowUpEvent(at=at, by="closeloop", action="opened", status=S.OPEN)]
     if owner:
@@ -86,7 +87,9 @@ def new_followup(survey: Survey, at: datetime) -> FollowUp:
         followup_id=followup_id_for(survey.survey_id), survey_id=survey.survey_id,
         interaction_id=survey.interaction_id, kind=survey.kind, score=survey.score, comment=survey.comment,
         customer_id=survey.customer.id, customer_name=survey.customer.name, agent=survey.agent, team=survey.team,
-        status=S.CLAIMED if owner else S.OPEN, owner=owner, opened_at=at, due_at=at + routing.sla(survey.team),
+        reasons=survey.reasons, themes=survey.themes, resolved=survey.resolved,
+        routed_team=team if team != survey.team else None,
+        status=S.CLAIMED if owner else S.OPEN, owner=owner, opened_at=at, due_at=at + routing.sla(team),
         history=history, base_url=survey.base_url, ticket=survey.ticket,
     )
 
@@ -142,7 +145,7 @@ def _timestamps(followup: FollowUp, status: FollowUpStatus, at: datetime) -> dic
     if followup.status in CLOSED_STATUSES:
         # Reopened: a fresh deadline, and it may be escalated again.
         routing = get_routing()
-        return {"closed_at": None, "escalated_at": None, "due_at": at + routing.sla(followup.team)}
+        return {"closed_at": None, "escalated_at": None, "due_at": at + routing.sla(routing_team(followup))}
     return {}
 
 

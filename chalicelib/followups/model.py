@@ -61,6 +61,13 @@ class FollowUp(BaseModel):
     customer_name: Optional[str] = None
     agent: Optional[Agent] = None
     team: Optional[str] = None
+    # Why, as the response said when the follow-up opened (a snapshot, like score and comment): the
+    # reasons ticked, the comment's themes, the "resolved?" answer (surveys/model.py).
+    reasons: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    resolved: Optional[bool] = None
+    # The team a routing rule sent it to (followups/routing.py), when not the agent's team.
+    routed_team: Optional[str] = None
     owner: Optional[str] = None
     opened_at: UtcTime
     due_at: UtcTime
@@ -143,6 +150,10 @@ class FollowUpView(BaseModel):
     kind: SurveyKind
     score: int
     comment: Optional[str] = None
+    reasons: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    resolved: Optional[bool] = None
+    routed_team: Optional[str] = None
     opened_at: UtcTime
     due_at: UtcTime
     overdue: bool
@@ -163,6 +174,9 @@ class SurveyResponseView(BaseModel):
     status: SurveyStatus
     score: Optional[int] = None
     comment: Optional[str] = None
+    reasons: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    resolved: Optional[bool] = None
     responded_at: Optional[UtcTime] = None
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from chalicelib.followups.model import CLOSED_STATUSES, FollowUp
-from chalicelib.followups.routing import get_routing
+from chalicelib.followups.routing import get_routing, routing_team
 from chalicelib.leads import Lead, get_lead, list_leads
 from chalicelib.platform.errors import bad_field
 from chalicelib.platform.settings import get_settings
@@ -72,4 +72,4 @@ def remind_at(followup: FollowUp) -> Optional[datetime]:
     if before:
         return followup.due_at - timedelta(seconds=before)
     # The team's SLA, not the time since opening: a reopened follow-up gets a fresh deadline.
-    return followup.due_at - get_routing().sla(followup.team) * (1 - REMINDER_SHARE)
+    return followup.due_at - get_routing().sla(routing_team(followup)) * (1 - REMINDER_SHARE)

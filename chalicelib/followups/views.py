@@ -20,7 +20,8 @@ def detail_view(followup: FollowUp, at: datetime) -> dict:
     """One follow-up with its history, oldest first, and its survey's response as it is now."""
     survey = SurveyRepository().get(followup.survey_id)
     response = SurveyResponseView(survey_id=survey.survey_id, status=survey.public_status(at), score=survey.score,
-                                  comment=survey.comment, responded_at=survey.responded_at) if survey else None
+                                  comment=survey.comment, reasons=survey.reasons, themes=survey.themes,
+                                  resolved=survey.resolved, responded_at=survey.responded_at) if survey else None
     fields = followup.model_dump(include=set(FollowUpView.model_fields) - {"overdue"})
     return FollowUpDetail(**fields, overdue=followup.is_overdue(at), history=followup.history,
                           survey=response, writeback_error=survey.writeback_error if survey else None

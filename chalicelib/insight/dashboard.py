@@ -25,6 +25,7 @@ from chalicelib.platform.errors import bad_field
 from chalicelib.platform.settings import get_settings
 from chalicelib.platform.validation import decode_cursor, validate
 from chalicelib.surveys import ResponseIndex, SurveyKind, scoring
+from chalicelib.why import reason_label, theme_keys, theme_label
 
 DEFAULT_DAYS = 30
 DAILY_UP_TO = 31            # longer ranges are drawn by ISO week: 90 daily points crowd a phone
@@ -170,7 +171,7 @@ def comment_query(query: CommentQuery, first: date, last: date) -> ResponseQuery
         max_score = worst if max_score is None else min(max_score, worst)
     fields = {"from": clock.iso(start), "to": clock.iso(end), "survey": query.survey, "agent": query.agent,
               "team": query.team, "channel": query.channel, "min_score": query.min_score, "max_score": max_score,
-              "has_comment": True, "limit": COMMENTS_PER_PAGE, "cursor": query.cursor}
+              "theme": query.theme, "has_comment": True, "limit": COMMENTS_PER_PAGE, "cursor": query.cursor}
     return validate(ResponseQuery, {k: v for k, v in fields.items() if v is not None})
 
 
@@ -179,7 +180,20 @@ def comment_item(response: dict) -> dict:
     agent = response.get("agent") or {}
     return {**response, "agent_name": agent.get("name") or agent.get("id"),
             "customer": first_name(response.get("customer_name")) or response.get("customer_id"),
-            "when": local_time(clock.parse_iso(response["responded_at"])) if response.get("responded_at") else None}
+            "when": local_time(clock.parse_iso(response["responded_at"])) if response.get("responded_at") else None,
+            "theme_labels": [theme_label(key) for key in response.get("themes") or ()],
+            "reason_labels": [reason_label(key) for key in response.get("reasons") or ()]}
+
+
+def theme_counts(kind: Optional[SurveyKind], first: date, last: date) -> list[dict]:
+    """Each theme of the taxonomy with its responses over the days (the theme counters: a flat read,
+    days as the reports count them), for the comments page's filters; any kind unless one is chosen."""
+    totals = dict.fromkeys(theme_keys(), 0)
+    for one in ([kind] if kind else list(SurveyKind)):
+        for _day, group, counts in ReportCounters().read(one.value, "theme", first, last):
+            if group in totals:
+                totals[group] += int(counts.get("responses", 0))
+    return [{"key": key, "label": theme_label(key), "count": n} for key, n in totals.items()]
 
 
 # --- follow-ups board ------------------------------------------------------------------------
@@ -208,6 +222,8 @@ def card(followup: FollowUp, now: datetime) -> dict:
             "kind": charts.SCORE_NAME[followup.kind], "score": followup.score, "comment": followup.comment,
             "agent": (agent.name or agent.id) if agent else None, "team": followup.team, "owner": followup.owner,
             "status": followup.status.value, "due": local_time(followup.due_at), "overdue": followup.is_overdue(now),
+            "reasons": [reason_label(key) for key in followup.reasons],
+            "themes": [theme_label(key) for key in followup.themes], "resolved": followup.resolved,
             "actions": [(a, LABELS[a]) for a in actions_for(followup.status)]}
 
 

@@ -38,9 +38,10 @@ _EXPORT_BATCH = 1000
 _FILTERED_BATCH = 100
 
 BOM = "\ufeff"
+# reasons and themes: one cell each, their keys (why/) space-separated; new columns go last.
 COLUMNS = ("responded_at", "survey_id", "interaction_id", "survey", "channel", "score", "detractor", "comment",
            "resolved", "customer_id", "customer_name", "agent_id", "agent_name", "team", "sent_at",
-           "response_updated_at", "followup_id")
+           "response_updated_at", "followup_id", "reasons", "themes")
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP's
 # list, and the full-width forms some locales also read as formulas): it gets a leading '.
 HEADER = BOM + ",".join(COLUMNS) + "\r\n"  # what starts every page
@@ -63,7 +64,7 @@ def view(survey: Survey) -> dict:
     return {
         "survey_id": survey.survey_id, "interaction_id": survey.interaction_id, "survey": survey.kind.value,
         "channel": survey.channel.value, "score": survey.score, "detractor": detractor,
-        "comment": survey.comment, "resolved": survey.resolved,
+        "comment": survey.comment, "resolved": survey.resolved, "reasons": survey.reasons, "themes": survey.themes,
         "responded_at": _iso(survey.responded_at), "response_updated_at": _iso(survey.response_updated_at),
         "sent_at": _iso(survey.sent_at), "customer_id": survey.customer.id, "customer_name": survey.customer.name,
         "agent": survey.agent.model_dump(exclude_none=True) if survey.agent else None, "team": survey.team,
@@ -137,7 +138,7 @@ def csv_line(survey: Survey) -> str:
               survey.channel.value, survey.score, scoring.is_detractor(survey.kind, survey.score), survey.comment,
               survey.resolved, survey.customer.id, survey.customer.name, agent.id if agent else None,
               agent.name if agent else None, survey.team, survey.sent_at, survey.response_updated_at,
-              followup_of(survey))
+              followup_of(survey), " ".join(survey.reasons), " ".join(survey.themes))
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow([cell(value) for value in values])
     return out.getvalue()
@@ -207,7 +208,8 @@ def _cursor(position: Optional[str], window: Range) -> Optional[str]:
 
 def _filtered(query: ResponseQuery) -> bool:
     return any(value is not None for value in (query.survey, query.channel, query.agent, query.team,
-                                               query.min_score, query.max_score, query.has_comment))
+                                               query.min_score, query.max_score, query.has_comment,
+                                               query.reason, query.theme, query.resolved))
 
 
 def _scan(query: ResponseQuery, window: Range, batch: int, max_queries: int) -> Iterator[tuple[Optional[Survey], str]]:
@@ -215,7 +217,7 @@ def _scan(query: ResponseQuery, window: Range, batch: int, max_queries: int) -> 
         window.start, window.position, kind=query.survey.value if query.survey else None,
         channel=query.channel.value if query.channel else None, agent=query.agent, team=query.team,
         min_score=query.min_score, max_score=query.max_score, has_comment=query.has_comment,
-        batch=batch, max_queries=max_queries)
+        reason=query.reason, theme=query.theme, resolved=query.resolved, batch=batch, max_queries=max_queries)
 
 
 def _json_size(text: str) -> int:

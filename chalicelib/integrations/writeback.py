@@ -28,6 +28,7 @@ from chalicelib.platform.settings import get_settings
 from chalicelib.storage.repository import Repository
 from chalicelib.storage.steps import StepBusy, run_once
 from chalicelib.surveys import Survey, SurveyRepository, is_detractor, survey_key
+from chalicelib.why import reason_label, theme_label
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,19 @@ def _followup_of(survey: Survey) -> Optional[FollowUp]:
 
 # --- what the ticket receives --------------------------------------------------------------
 
+def why_lines(survey: Survey) -> list[str]:
+    """The reasons ticked, the "resolved?" answer and the comment's themes, as labels (ours, never
+    the customer's words); nothing for what the response does not say."""
+    lines = []
+    if survey.reasons:
+        lines.append("Reasons: " + ", ".join(reason_label(key) for key in survey.reasons))
+    if survey.resolved is not None:
+        lines.append("Resolved: " + ("yes" if survey.resolved else "no"))
+    if survey.themes:
+        lines.append("Themes: " + ", ".join(theme_label(key) for key in survey.themes))
+    return lines
+
+
 def compose(survey: Survey, followup: Optional[FollowUp], job: WriteBack) -> tuple[str, list[str]]:
     """The note (plain text; each adapter escapes it for its helpdesk) and the tags of one change."""
     kind = survey.kind.value
@@ -120,6 +134,8 @@ def compose(survey: Survey, followup: Optional[FollowUp], job: WriteBack) -> tup
         tags.append(f"closeloop_{kind}_{survey.score}")
         if is_detractor(survey.kind, survey.score):
             tags.append("closeloop_detractor")
+    if survey.score is not None:
+        lines += why_lines(survey)
     if survey.comment and survey.erased_at is None:
         lines.append("Comment: " + survey.comment)
     if followup is not None:

@@ -24,7 +24,8 @@ class ResponseIndex(Repository):
     def newest_first(self, start: datetime, position: str, *, kind: Optional[str] = None,
                   channel: Optional[str] = None, agent: Optional[str] = None, team: Optional[str] = None,
                   min_score: Optional[int] = None, max_score: Optional[int] = None,
-                  has_comment: Optional[bool] = None, batch: int = 100,
+                  has_comment: Optional[bool] = None, reason: Optional[str] = None,
+                  theme: Optional[str] = None, resolved: Optional[bool] = None, batch: int = 100,
                   max_queries: int = 20) -> Iterator[tuple[Optional[Survey], str]]:
         """Responded surveys from `position` back to `start`, newest first, through the responses index.
 
@@ -36,6 +37,7 @@ class ResponseIndex(Repository):
         nothing; `batch` is the Limit of each query (DynamoDB also stops at 1 MB).
         """
         conditions, names, values = _response_filters(kind, channel, agent, team, min_score, max_score, has_comment)
+        _why_filters(conditions, names, values, reason, theme, resolved)
         lowest = clock.iso(start)  # rs_sk "<time>#<id>" of a response at exactly `start` sorts after it
         oldest_month, month = lowest[:7], _first_month(position)
         queries = 0
@@ -95,6 +97,18 @@ def _response_filters(kind, channel, agent, team, min_score, max_score, has_comm
         conditions.append("attribute_exists(#comment)" if has_comment else "attribute_not_exists(#comment)")
     alive_condition, alive_names, alive_values = alive_filter()
     return conditions + [alive_condition], {**names, **alive_names}, {**values, **alive_values}
+
+
+def _why_filters(conditions: list, names: dict, values: dict, reason: Optional[str], theme: Optional[str],
+                 resolved: Optional[bool]) -> None:
+    """Conditions on why: a reason ticked, a theme of the comment (both lists of keys), the answer."""
+    for name, attribute, value in (("reason", "reasons", reason), ("theme", "themes", theme)):
+        if value is not None:
+            conditions.insert(0, f"contains(#{attribute}, :{name})")
+            names[f"#{attribute}"], values[f":{name}"] = attribute, value
+    if resolved is not None:
+        conditions.insert(0, "#resolved = :resolved")
+        names["#resolved"], values[":resolved"] = "resolved", resolved
 
 
 def _earlier_month(month: str) -> str:

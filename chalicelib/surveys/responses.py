@@ -180,18 +180,18 @@ def _respond(repository: SurveyRepository, survey: Survey, recent: list[SurveyOp
         # Queued before the write, like the decision above; the job waits for this version.
         queue_writeback(survey.survey_id, f"r{survey.response_version + 1}")
     evidence = view.model_copy(update={"verdict": OpenVerdict.COUNTED, "reason": None, "confirmed_at": now})
-    version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository, reasons)
+    why = why_after(survey, form.comment, resolved, reasons)
+    version = count_response(survey, evidence, form.score, form.comment, now, resolved, repository, reasons, why)
     if form.comment and form.comment != survey.comment:
         queue_retag(survey.survey_id, version)  # the stage's model, if on, refines the keyword themes
     response_changed(survey, version, form.score, form.comment, resolved,
-                     scoring.is_detractor(survey.kind, form.score), now)
+                     scoring.is_detractor(survey.kind, form.score), now, why)
     # A changed score is the same response; only a survey's first counts (as the reports count it).
     first = survey.responded_at is None
     log.info("survey %s: response recorded", survey.survey_id,
              extra={"score": form.score, "first": first, "detractor": newly_detractor})
     if first:
         telemetry.count("Responses")
-    why = why_after(survey, form.comment, resolved, reasons)
     updated = survey.model_copy(update={
         "score": form.score, "comment": form.comment if form.comment is not None else survey.comment,
         "resolved": why.resolved, "reasons": list(why.reasons), "themes": list(why.themes),
@@ -230,12 +230,12 @@ def keep_view(survey: Survey, view: SurveyOpen, repository: Optional[SurveyRepos
 
 def count_response(survey: Survey, evidence: Optional[SurveyOpen], score: int, comment: Optional[str], at: datetime,
                    resolved: Optional[bool] = None, repository: Optional[SurveyRepository] = None,
-                   reasons: Optional[list[str]] = None) -> int:
+                   reasons: Optional[list[str]] = None, why: Optional[Why] = None) -> int:
     """Record `score` as `survey`'s response (as read: the write is conditional on it), with its
     comment, answer to "resolved?" and reasons where given (None: unchanged), the comment's themes,
     and the report counters it moves, in one transaction; returns the new response version."""
     first_open = opens_now(survey)
-    why = why_after(survey, comment, resolved, reasons)
+    why = why or why_after(survey, comment, resolved, reasons)
     counters = response_changes(survey, survey.score, score, first_open=first_open,
                                 old_why=Why.of(survey), new_why=why)
     return (repository or SurveyRepository()).record_response(

@@ -51,7 +51,8 @@ def test_a_csat_1_with_a_comment_gives_one_alert_and_one_slack_post_naming_every
     assert "zd-48213" in alerts[0]["subject"]
 
     slack = webhook.bodies[0]
-    assert set(slack) == {"text", "blocks"} and isinstance(slack["blocks"], list) and slack["blocks"]
+    assert set(slack) == {"text", "blocks", "reasons", "themes", "resolved"}
+    assert isinstance(slack["blocks"], list) and slack["blocks"]
     assert all("type" in block for block in slack["blocks"])
     blocks = json.dumps(slack["blocks"])
     for needle in ("1 (CSAT)", "Nobody read my ticket", "Sam", "billing", "zd-48213"):

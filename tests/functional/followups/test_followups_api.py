@@ -27,7 +27,7 @@ VIEW_FIELDS = {
     "followup_id", "survey_id", "interaction_id", "status", "owner", "team", "agent", "customer_id",
     "customer_name", "kind", "score", "comment", "opened_at", "due_at", "overdue", "first_contact_at",
     "closed_at", "escalated_at", "alert_error", "resurvey_id", "resurvey_score", "resurvey_resolved",
-    "recovered", "version",
+    "recovered", "version", "reasons", "themes", "resolved", "routed_team",
 }
 
 
@@ -69,7 +69,8 @@ def test_get_shows_the_followup_its_history_and_the_survey_response(api, opened)
     assert body["history"] == [{"at": iso(T0), "by": "closeloop", "action": "opened", "status": "open",
                                 "owner": None, "note": None}]
     assert body["survey"] == {"survey_id": body["survey_id"], "status": "responded", "score": 1,
-                              "comment": "Nobody read my ticket", "responded_at": iso(T0 - timedelta(minutes=5))}
+                              "comment": "Nobody read my ticket", "reasons": [], "themes": [], "resolved": None,
+                              "responded_at": iso(T0 - timedelta(minutes=5))}
 
 
 def test_overdue_is_derived_from_the_deadline_at_the_time_of_the_request(api, opened, clock):

@@ -20,7 +20,7 @@ T0 = datetime(2026, 11, 24, 10, 0, 0, tzinfo=timezone.utc)
 ISO = "%Y-%m-%dT%H:%M:%S.000Z"
 VIEW_FIELDS = {"survey_id", "interaction_id", "survey", "channel", "score", "detractor", "comment", "resolved",
                "responded_at", "response_updated_at", "sent_at", "customer_id", "customer_name", "agent", "team",
-               "followup_id", "resurvey"}
+               "followup_id", "resurvey", "reasons", "themes"}
 _numbers = count(1000)
 
 
