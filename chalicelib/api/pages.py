@@ -75,6 +75,9 @@ def submit_response(token):
         outcome = surveys.respond(token, form, request.headers.get("user-agent", ""), explicit=True)
     except why.ReasonProblem:  # raised before anything is written
         return edge.html(surveys.pages.form_again(surveys.survey_for_token(token), token, form))
+    if outcome.counted and form.step == "score":  # a tap on the score-choice page: now the comment and reasons
+        return edge.html(surveys.pages.landing(outcome.survey, token, form.open_id or "", outcome.survey.score,
+                                               saved=True))
     return edge.html(surveys.pages.thanks(outcome.survey, token, outcome.counted))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, ClassVar, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -135,6 +135,8 @@ class ResponseForm(BaseModel):
     score: int = Field(ge=0, le=10)
     comment: Optional[Comment] = None
     open_id: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,32}$")]] = None
+    # "score": the score-choice page's buttons, whose answer is the form for a comment and reasons.
+    step: Optional[Literal["score"]] = None
     # "Was your issue resolved?" (yes/no radios); absent or empty: not answered.
     resolved: Optional[bool] = None
     # The reasons ticked (checkboxes named "reason"; the form also posts one empty "reason", so that

@@ -48,7 +48,7 @@ def landing(survey: Survey, token: str, open_id: str, score: int, status: int = 
     """The landing page: its score confirms itself; its form adds a comment, the reasons (shown for
     a detractor or passive score, and toggled by the page's script when the score changes) and
     the answer to "resolved?"."""
-    context = {"comment": survey.comment or "", "reason_error": None, **context}
+    context = {"comment": survey.comment or "", "reason_error": None, "saved": False, **context}
     return _scale_page("landing.html", survey, token, chosen=score, open_id=open_id, status=status,
                        confirm_url=links.score_url(survey.base_url, token, score),
                        dwell_ms=get_settings().confirm_dwell_ms,

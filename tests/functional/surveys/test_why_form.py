@@ -183,3 +183,24 @@ def test_the_error_speaks_the_customers_language(api, stack, clock):
                                                    ("reason", "nope")])
     assert page.status_code == 400
     assert "Veuillez choisir parmi les raisons proposées." in page.body.decode()
+
+
+# --- the score-choice page (an SMS survey's link) --------------------------------------------
+
+def test_a_tap_on_the_choice_page_leads_to_the_comment_and_reasons_form(api, stack):
+    survey_id, links = send_email_survey(api, stack)
+    choose = open_page(api, choose_path(links[1])).body.decode()
+    assert '<input type="hidden" name="step" value="score">' in choose
+    tapped = post_pairs(api, choose_path(links[1]), [("open_id", open_id_in(choose)), ("step", "score"),
+                                                      ("score", "2")])
+    html = tapped.body.decode()
+    assert tapped.status_code == 200 and survey(api, survey_id)["score"] == 2
+    # The score is saved: the form asks for the rest, and has no script confirming the score again.
+    assert "Your answer is saved. Add a comment below if you like." in html and "Saving your answer" not in html
+    assert list(reason_boxes(html)) == REASONS and '<textarea id="comment" name="comment"' in html
+    sent = post_pairs(api, choose_path(links[1]), [("open_id", open_id_in(html)), ("score", "2"), ("reason", ""),
+                                                   ("reason", "waited"), ("comment", "Waited two weeks for a refund")])
+    assert sent.status_code == 200 and "Thank you for your feedback!" in sent.body.decode()
+    state = survey(api, survey_id)
+    assert (state["reasons"], state["comment"], state["themes"]) == (["waited"], "Waited two weeks for a refund",
+                                                                     ["billing", "waiting"])
