@@ -23,11 +23,11 @@ from chalicelib.delivery import mark_sent
 from chalicelib.followups import FollowUp, FollowUpRepository, FollowUpStatus, escalation, lifecycle
 from chalicelib.platform import clock
 from chalicelib.platform.settings import get_settings
-from chalicelib.why import stage_reasons
 from chalicelib.surveys import (
     Agent, Channel, Customer, OpenVerdict, Survey, SurveyKind, SurveyOpen, SurveyRepository, SurveyStatus,
     count_response, keep_view, scanners, scoring,
 )
+from chalicelib.why import stage_reasons
 
 DAYS = 90
 SURVEYS_PER_DAY = 19          # ~1,700 surveys over 90 days
