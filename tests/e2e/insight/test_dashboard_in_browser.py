@@ -104,8 +104,8 @@ def test_the_overview_shows_why_with_fcr_reasons_and_themes_as_the_reports_give_
     panel = page.locator("section#why")
     assert panel.get_by_role("heading", name="Why", exact=True).is_visible()
     fcr = _api(demo_stack, "/v1/reports/summary", survey="csat", **days)["groups"][0]["fcr"]
-    assert fcr and panel.locator(".headline .figure").inner_text() == f"{round(fcr['rate'] * 100, 1)}%"
-    assert f"{fcr['resolved']} of {fcr['answered']} who answered" in panel.locator(".headline").inner_text()
+    assert fcr and panel.locator(".fcr-line .figure").inner_text() == f"{round(fcr['rate'] * 100, 1)}%"
+    assert f"{fcr['resolved']} of {fcr['answered']} who answered" in panel.locator(".fcr-line").inner_text()
     for group_by, name in (("reason", "Top reasons"), ("theme", "Top comment themes")):
         groups = _api(demo_stack, "/v1/reports/summary", survey="csat", group_by=group_by, **days)["groups"]
         top = sorted((g for g in groups if g["responses"]), key=lambda g: (-g["responses"], g["key"]))

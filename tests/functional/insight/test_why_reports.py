@@ -130,7 +130,7 @@ def test_the_overview_shows_why_against_the_day_before(api, repos, cookie):
     assert '<h2 id="why-title">Why</h2>' in panel
     # FCR 0% (0 of 4) against 100%: intervals [0, 49%] and [51%, 100%] do not overlap.
     assert "0.0%</span>" in panel and "0 of 4 who answered" in panel and "-100.0 points" in panel
-    fcr_line = panel[panel.index('<p class="headline">'):panel.index("</p>", panel.index('<p class="headline">'))]
+    fcr_line = panel[panel.index('<p class="fcr-line">'):panel.index("</p>", panel.index('<p class="fcr-line">'))]
     assert "not a significant change" not in fcr_line
     # "Waited too long": 75% of responses, none the day before; 3 of 4 against 0 of 4 overlap.
     row = panel[panel.index("Waited too long"):]
