@@ -8,8 +8,9 @@ BatchWriteItem. On the 1,000-response set the same surveys are also written thro
 path (SurveyRepository.create, delivery.mark_sent, surveys.keep_view, count_response) into another table, and the two sets
 of counter items must be identical. The 90 days are all closed, so the product's compaction
 (insight/compaction.py, as the hourly schedule runs it) folds them, timed and its write units
-counted. Then reports.summary is timed on each group_by and its DynamoDB requests, items and read
-units are counted on the client's event hooks.
+counted. Then reports.summary is timed on each group_by (reason and theme too: the surveys carry
+reasons, comments and answers to "resolved?") and its DynamoDB requests, items and read units are
+counted on the client's event hooks.
 """
 from __future__ import annotations
 
@@ -22,22 +23,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator, Optional
 
-GROUP_BYS = ("all", "day", "agent", "team", "channel")
+GROUP_BYS = ("all", "day", "agent", "team", "channel", "reason", "theme")
 DAYS = 90
 RESPONSE_RATE = 0.4
 AGENTS = (("agt_1", "billing"), ("agt_2", "billing"), ("agt_3", "technical"), ("agt_4", "technical"),
           ("agt_5", "onboarding"), ("agt_6", "onboarding"))
 FIRST_DAY = date(2026, 8, 27)  # the 90 days end on 2026-11-24
 _BATCH = 25                    # BatchWriteItem's limit
+# Comments the keyword tagger finds themes in (chalicelib/why/themes.py), and none in the last.
+COMMENTS = ("I waited a week for my refund", "The agent was rude", "Still broken after the update",
+            "Thank you, great help", "Fine")
 _WORKERS = 4
 
 
 @dataclass(frozen=True)
 class SyntheticSurvey:
-    """One sent survey and what happened to it: its first view by a person, its answers (at, score)."""
+    """One sent survey and what happened to it: its first view by a person, its answers (at, score),
+    and with them a comment, the reasons ticked and the answer to "resolved?" (issue 14's why)."""
     survey: object  # chalicelib.surveys.Survey, as mark_sent leaves it
     viewed_at: Optional[datetime]
     answers: tuple[tuple[datetime, int], ...]
+    comment: Optional[str] = None
+    reasons: tuple[str, ...] = ()
+    resolved: Optional[bool] = None
 
 
 @dataclass
@@ -84,8 +92,9 @@ class ReportCostRun:
 def synthetic(responses: int, seed: int) -> Iterator[SyntheticSurvey]:
     """Surveys over the 90 days (several agents, teams, both channels) until `responses` answered."""
     from chalicelib.surveys import Agent, Channel, Customer, Survey, SurveyKind, SurveyStatus
+    from chalicelib.why import stage_reasons
 
-    rng = random.Random(seed)
+    rng, why_rng, offered = random.Random(seed), random.Random(seed + 1), stage_reasons()
     answered, n = 0, 0
     start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=timezone.utc)
     while answered < responses:
@@ -107,21 +116,30 @@ def synthetic(responses: int, seed: int) -> Iterator[SyntheticSurvey]:
                 answers += ((first + timedelta(hours=2), rng.randint(1, 5)),)
         # Email answers come after a page view (counted as the open); SMS replies open it themselves.
         viewed = survey.channel is Channel.EMAIL and (answers or rng.random() < 0.3)
-        yield SyntheticSurvey(survey, sent_at + timedelta(minutes=rng.randint(1, 4)) if viewed else None, answers)
+        why: dict = {}
+        if answers:  # drawn apart, so the surveys, views and scores stay those of the earlier figures
+            picked = set(why_rng.sample(offered, why_rng.choice((0, 0, 1, 2))))
+            why = {"comment": why_rng.choice(COMMENTS) if why_rng.random() < 0.3 else None,
+                   "reasons": tuple(key for key in offered if key in picked),
+                   "resolved": why_rng.choice((True, True, False, None))}
+        yield SyntheticSurvey(survey, sent_at + timedelta(minutes=rng.randint(1, 4)) if viewed else None, answers,
+                              **why)
 
 
 def counter_changes(item: SyntheticSurvey, timezone_name: str) -> list:
     """The counter changes the product's writes make for this survey, from its own functions."""
     from chalicelib.insight import counters
+    from chalicelib.why import tag_comment
 
     survey = item.survey
     changes = list(counters.sent_changes(survey, survey.sent_at, timezone_name))
     if item.viewed_at:
         changes += counters.opened_changes(survey, timezone_name)
-    previous = None
+    previous, why = None, counters.Why(item.reasons, tuple(tag_comment(item.comment)), item.resolved)
     for _, score in item.answers:
         changes += counters.response_changes(survey, previous, score, timezone_name,
-                                               first_open=previous is None and item.viewed_at is None)
+                                               first_open=previous is None and item.viewed_at is None,
+                                               old_why=why, new_why=why)
         previous = score
     return changes
 
@@ -170,7 +188,8 @@ def write_through_product(store, items: list[SyntheticSurvey]) -> None:
             keep_view(survey, SurveyOpen(open_id=f"view-{survey.survey_id}", survey_id=survey.survey_id,
                                          at=item.viewed_at, method="GET", user_agent="Mozilla/5.0"), store)
         for at, score in item.answers:
-            count_response(store.get(survey.survey_id), None, score, None, at, repository=store)
+            count_response(store.get(survey.survey_id), None, score, item.comment, at, item.resolved, store,
+                           list(item.reasons))
 
     with ThreadPoolExecutor(_WORKERS) as pool:
         list(pool.map(one, items))

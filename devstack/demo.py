@@ -27,6 +27,7 @@ from chalicelib.surveys import (
     Agent, Channel, Customer, OpenVerdict, Survey, SurveyKind, SurveyOpen, SurveyRepository, SurveyStatus,
     count_response, keep_view, scanners, scoring,
 )
+from chalicelib.why import stage_reasons
 
 DAYS = 90
 SURVEYS_PER_DAY = 19          # ~1,700 surveys over 90 days
@@ -78,6 +79,8 @@ class PlannedSurvey:
     scanner_at: Optional[datetime] = None        # a mail scanner's sweep (counts nothing)
     viewed_at: Optional[datetime] = None         # a person opened the link
     answers: list[tuple[datetime, int, Optional[str]]] = field(default_factory=list)  # (at, score, comment)
+    reasons: list[str] = field(default_factory=list)  # ticked with the answers (issue 14's "why")
+    resolved: Optional[bool] = None                   # the answer to "Was your issue resolved?", if asked
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,27 @@ def plan(now: datetime, seed: int = SEED) -> list[PlannedSurvey]:
                 continue
             planned.append(_planned(rng, len(planned), agent, day, sent_at, min(now, sent_at + window)))
     planned += _fresh_detractors(rng, len(planned), now)
+    _add_why(random.Random(seed + 2), planned)  # a generator of its own: the rest of the plan stays as it was
     return planned
+
+
+def _add_why(rng: random.Random, planned: list[PlannedSurvey]) -> None:
+    """Reasons after a detractor or passive score (0 to 2 of the stage's), and "resolved?" answered on
+    most surveys: yes mostly from happy customers. The unhappy tick "waited" more and more over the
+    days, so the why panel has a change to show against the period before."""
+    offered = stage_reasons()
+    for n, item in enumerate(planned):
+        if not item.answers:
+            continue
+        kind, score = item.survey.kind, item.answers[-1][1]
+        happy = scoring.is_promoter(kind, score)
+        if not happy and offered:
+            count = rng.choice((0, 1, 1, 2))
+            weights = [1 + (3 * n / len(planned) if key == "waited" else 0) for key in offered]
+            picked = {rng.choices(offered, weights)[0] for _ in range(count)}
+            item.reasons = [key for key in offered if key in picked]
+        if rng.random() < 0.8:
+            item.resolved = rng.random() < (0.9 if happy else 0.4)
 
 
 def _planned(rng: random.Random, n: int, agent: DemoAgent, day: int, sent_at: datetime,
@@ -218,7 +241,7 @@ def _write_survey(item: PlannedSurvey) -> Optional[Survey]:
         if view is None:
             surveys.add_open(evidence)  # the answer came without a page view first (as surveys/responses.py keeps it)
         counted = evidence.model_copy(update={"verdict": OpenVerdict.COUNTED, "confirmed_at": at, "reason": None})
-        count_response(survey, counted, score, comment, at)
+        count_response(survey, counted, score, comment, at, item.resolved, reasons=item.reasons)
     return surveys.get(survey.survey_id) if item.answers else None
 
 

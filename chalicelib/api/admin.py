@@ -61,7 +61,8 @@ def _survey(survey_id: str):
 
 @admin.route("/v1/reports/summary", methods=["GET"], authorizer=bearer_key)
 def get_report_summary():
-    """NPS or CSAT per day, agent, team or channel, from the counters kept at write time (insight/reports.py)."""
+    """NPS or CSAT and FCR per day, agent, team, channel, reason or theme, from the counters kept at write time
+    (insight/reports.py)."""
     return insight.summary(edge.query(admin.current_request, insight.ReportQuery))
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import chalicelib.contacts as contacts
 import chalicelib.surveys as surveys
 from chalicelib.followups import FollowUpView
+from chalicelib.insight import ReportGrouping
 
 Time = str  # an ISO 8601 UTC time as the API writes it: 2026-11-24T10:00:00.000Z
 
@@ -93,8 +94,8 @@ class SurveyAnswer(Answer):
     failure_reason: Optional[str]
     suppressed_reason: Optional[str]
     followup_id: Optional[str]
-    resolved: Optional[bool]
     ask_resolved: bool = Field(description='whether the survey asks "Was your issue resolved?"')
+    resolved: Optional[bool] = Field(description="its answer; null when not answered")
     reasons: list[str] = Field(description="the keys of the reasons the customer ticked (chalicelib/why/)")
     themes: list[str] = Field(description="the keys of the comment's themes (chalicelib/why/)")
     reminded_at: Optional[Time]
@@ -125,11 +126,20 @@ class SurveyOpens(Answer):
 
 # --- reports and responses ---------------------------------------------------------------------
 
+class Fcr(Answer):
+    """First-contact resolution of a group (insight/reports.py, fcr)."""
+    answered: int = Field(description='responses that answered "Was your issue resolved?"')
+    resolved: int = Field(description="of those, the ones that said yes")
+    rate: float = Field(description="resolved / answered, a fraction 0..1")
+    ci95: list[float] = Field(description="the rate's 95% Wilson interval [low, high], fractions 0..1")
+
+
 class ReportGroup(Answer):
-    """One group of a report (insight/reports.py, summarize): NPS fields or CSAT fields by kind."""
+    """One group of a report (insight/reports.py, summarize): NPS fields or CSAT fields by kind; by
+    reason or theme also its label and share of the range's responses (tag_groups)."""
     key: str
-    sent: int
-    opened: int
+    sent: Optional[int] = Field(description="null by reason or theme: a send carries neither")
+    opened: Optional[int] = Field(description="null by reason or theme")
     open_rate: Optional[float]
     responses: int
     response_rate: Optional[float]
@@ -143,6 +153,11 @@ class ReportGroup(Answer):
     average: Optional[float] = None
     ci95: Optional[list[float]] = Field(description="the 95% interval [low, high]; null without responses")
     low_sample: bool
+    fcr: Optional[Fcr] = Field(description='null when nobody in the group answered "Was your issue resolved?"')
+    label: Optional[str] = Field(None, description="by reason or theme: its name as leads read it")
+    share: Optional[float] = Field(None, description="by reason or theme: its responses / the summary's responses, "
+                                                     "0..1 (a response may carry several); null without responses")
+    share_ci95: Optional[list[float]] = Field(None, description="by reason or theme: the share's 95% Wilson interval")
 
 
 class ReportSummary(Answer):
@@ -150,7 +165,8 @@ class ReportSummary(Answer):
     survey: surveys.SurveyKind
     from_: str = Field(alias="from")
     to: str
-    group_by: str
+    group_by: ReportGrouping
+    responses: int = Field(description="every response of the range (the base of the shares by reason or theme)")
     groups: list[ReportGroup]
 
 

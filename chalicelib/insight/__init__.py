@@ -12,7 +12,7 @@ __getattr__, __all__ = exports(__name__, {
     "digest": ("handle_send_digest", "queue_due_digests", "send_digest"),
     "jobs": ("SendDigest",),
     "counters": ("Why", "opened_changes", "opens_now", "response_changes", "sent_changes"),
-    "queries": ("BoardQuery", "CommentQuery", "DashboardRange", "FollowUpAction", "ReportQuery",
+    "queries": ("BoardQuery", "CommentQuery", "DashboardRange", "FollowUpAction", "ReportGrouping", "ReportQuery",
                 "ResponseExportQuery", "ResponseQuery"),
     "reports": ("LOW_SAMPLE", "summary"),
     "responses": ("export_page", "list_view", "next_link"),

@@ -18,10 +18,11 @@ person when it came.
 Why (chalicelib/why/): an answer to "Was your issue resolved?" adds 1 to `fcr_yes` or `fcr_no` of
 the same items, and moves with the response (a changed answer moves it, a withdrawn response takes
 it back). Each reason the customer ticked, and each theme found in the comment, counts the response
-once more in its own group of the `reason` and `theme` dimensions (`responses` and the score's
-attribute), so that a report gives each one's share of responses and the score of the responses
-that carry it. A change of reasons or themes alone touches the survey's "all" items too (ADD 0), so
-that compaction, which finds its work through them, folds the tag items of closed days as well.
+once more in its own group of the `reason` and `theme` dimensions (`responses`, the score's
+attribute and its `fcr_yes`/`fcr_no`), so that a report gives each one's share of responses and the
+score and FCR of the responses that carry it. A change of reasons or themes alone touches the
+survey's "all" items too (ADD 0), so that compaction, which finds its work through them, folds the
+tag items of closed days as well.
 
 Counter item: pk=AGG#<kind>#<dimension>#<shard>, sk=<day>#<group>
 - kind: csat or nps (the scales differ, so nothing mixes them; the kind's "all" counters are its total)
@@ -164,15 +165,11 @@ def response_changes(survey: Survey, old_score: Optional[int], new_score: Option
     deltas: dict[str, int] = {"opened": 1} if first_open else {}
     _move(deltas, old_score, new_score)
     deltas["responses"] = (new_score is not None) - (old_score is not None)
-    for answer, sign in ((old_why.resolved, -1), (new_why.resolved, 1)):
-        if answer is not None:
-            attribute = FCR_YES if answer else FCR_NO
-            deltas[attribute] = deltas.get(attribute, 0) + sign
+    _move_fcr(deltas, old_why.resolved, new_why.resolved)
     day, timezone = _day_at(survey), timezone or get_settings().reporting_timezone
     changes = _changes(survey, day, timezone, deltas)
     tagged = [change for dimension in TAG_DIMENSIONS
-              for change in _tag_changes(survey, day, timezone, dimension, old_score, new_score,
-                                         old_why.groups(dimension), new_why.groups(dimension))]
+              for change in _tag_changes(survey, day, timezone, dimension, old_score, new_score, old_why, new_why)]
     if tagged and not changes:  # compaction finds a day's work through its "all" items
         changes = [Increment(counter_pk(survey.kind.value, "all", shard_of(survey.survey_id)),
                              counter_sk(report_day(day, timezone), "all"), {"responses": 0})]
@@ -187,14 +184,25 @@ def _move(deltas: dict[str, int], old_score: Optional[int], new_score: Optional[
         deltas[score_attribute(new_score)] = deltas.get(score_attribute(new_score), 0) + 1
 
 
+def _move_fcr(deltas: dict[str, int], old: Optional[bool], new: Optional[bool]) -> None:
+    """An answer to "resolved?" moves from the old answer's attribute to the new one's (None: none)."""
+    for answer, sign in ((old, -1), (new, 1)):
+        if answer is not None:
+            attribute = FCR_YES if answer else FCR_NO
+            deltas[attribute] = deltas.get(attribute, 0) + sign
+
+
 def _tag_changes(survey: Survey, day_at: datetime, timezone: str, dimension: str, old_score: Optional[int],
-                 new_score: Optional[int], old_groups: tuple[str, ...], new_groups: tuple[str, ...]) -> list[Increment]:
+                 new_score: Optional[int], old_why: Why, new_why: Why) -> list[Increment]:
     """The items of a tag dimension (reason, theme) a change moves: one per group the response
-    leaves, joins or stays in with another score."""
+    leaves, joins or stays in with another score or answer to "resolved?"."""
     day, shard, found = report_day(day_at, timezone), shard_of(survey.survey_id), []
+    old_groups, new_groups = old_why.groups(dimension), new_why.groups(dimension)
     for group in sorted(set(old_groups) | set(new_groups)):
-        deltas = {"responses": (group in new_groups) - (group in old_groups)}
-        _move(deltas, old_score if group in old_groups else None, new_score if group in new_groups else None)
+        was, is_in = group in old_groups, group in new_groups
+        deltas = {"responses": is_in - was}
+        _move(deltas, old_score if was else None, new_score if is_in else None)
+        _move_fcr(deltas, old_why.resolved if was else None, new_why.resolved if is_in else None)
         deltas = {name: n for name, n in deltas.items() if n}
         if deltas:
             found.append(Increment(counter_pk(survey.kind.value, dimension, shard), counter_sk(day, group), deltas))

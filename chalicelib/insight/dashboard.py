@@ -16,7 +16,7 @@ from chalicelib.followups import CLOSED_STATUSES, Change, FollowUp, FollowUpNotF
 from chalicelib.followups import change as change_followup
 from chalicelib.followups import claim, is_followup_id
 from chalicelib.insight import charts, reports, responses
-from chalicelib.insight.counters import NO_GROUP, ReportCounters
+from chalicelib.insight.counters import NO_GROUP, TAG_DIMENSIONS, ReportCounters
 from chalicelib.insight.queries import (
     REPORT_MAX_DAYS, CommentQuery, DashboardRange, FollowUpAction, ReportQuery, ResponseQuery,
 )
@@ -28,6 +28,7 @@ from chalicelib.surveys import ResponseIndex, SurveyKind, scoring
 from chalicelib.why import reason_label, theme_keys, theme_label
 
 DEFAULT_DAYS = 30
+WHY_TOP = 5                 # reasons and themes on the overview's why panel, the most common first
 DAILY_UP_TO = 31            # longer ranges are drawn by ISO week: 90 daily points crowd a phone
 COMMENTS_PER_PAGE = 25
 CARDS_PER_PAGE = 30
@@ -75,9 +76,12 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 # --- overview --------------------------------------------------------------------------------
 
 def overview_data(kind: SurveyKind, first: date, last: date) -> dict:
-    """The overview's figures, from one read of the kind's `all` counters over the range (a Query per
-    shard: the cost grows with days, never with responses)."""
-    rows = list(ReportCounters().read(kind.value, "all", first, last))
+    """The overview's figures, from one read of each of the kind's `all`, `reason` and `theme`
+    counters over the range and the period before it (a Query per shard: the cost grows with days,
+    never with responses)."""
+    counters, previous = ReportCounters(), previous_period(first, last)
+    both = list(counters.read(kind.value, "all", previous[0], last))
+    rows = reports.within(both, first, last)
     total = reports.summarize(kind, "all", reports.group_counts(rows, "all", first, last)["all"])
     name = charts.SCORE_NAME[kind]
     weekly = (last - first).days + 1 > DAILY_UP_TO
@@ -86,7 +90,8 @@ def overview_data(kind: SurveyKind, first: date, last: date) -> dict:
             "trend": charts.trend(kind, trend_buckets(kind, rows, first, last, weekly),
                                   f"{name} by {'week' if weekly else 'day'}, {day_label(first)} to {day_label(last)}"),
             "distribution": charts.distribution(kind, total, f"Score distribution ({name})"),
-            "funnel": charts.funnel(total, "Response funnel: sent, opened, responded")}
+            "funnel": charts.funnel(total, "Response funnel: sent, opened, responded"),
+            "why": why_panel(kind, counters, both, (first, last), previous)}
 
 
 def trend_buckets(kind: SurveyKind, rows: list, first: date, last: date, weekly: bool) -> list[charts.Bucket]:
@@ -95,6 +100,59 @@ def trend_buckets(kind: SurveyKind, rows: list, first: date, last: date, weekly:
     return [charts.Bucket(date.fromisoformat(key), ("week of " if weekly else "") + day_label(date.fromisoformat(key)),
                           reports.summarize(kind, key, counts), tick=day_label(date.fromisoformat(key)))
             for key, counts in counted.items()]
+
+
+# --- why: reasons, themes, FCR against the period before ------------------------------------------
+
+def previous_period(first: date, last: date) -> tuple[date, date]:
+    """The days just before [first, last], as many of them: what the why panel compares with."""
+    length = (last - first).days + 1
+    return first - timedelta(days=length), first - timedelta(days=1)
+
+
+def why_panel(kind: SurveyKind, counters: ReportCounters, all_rows: list, current: tuple[date, date],
+              previous: tuple[date, date]) -> dict:
+    """The overview's "Why" panel: FCR, and the WHY_TOP most common reasons and themes of the range
+    with their share of responses, each against the previous period. `all_rows`: the `all`
+    counters of both periods (the shares' base); one read of each tag dimension covers both too."""
+    periods = (current, previous)
+    totals = [reports.group_counts(reports.within(all_rows, *days), "all", *days)["all"] for days in periods]
+    panel: dict = {"fcr": fcr_row(*(reports.fcr(counts) for counts in totals)),
+                   "previous": {"first": previous[0], "last": previous[1]}}
+    for dimension in TAG_DIMENSIONS:
+        rows = list(counters.read(kind.value, dimension, previous[0], current[1]))
+        now_groups, before_groups = (
+            reports.tag_groups(kind, dimension, reports.group_counts(reports.within(rows, *days), dimension, *days),
+                               counts.responses) for days, counts in zip(periods, totals))
+        earlier = {group["key"]: group for group in before_groups}
+        top = sorted((g for g in now_groups if g["responses"]), key=lambda g: (-g["responses"], g["key"]))[:WHY_TOP]
+        panel[dimension] = [why_row(group, earlier.get(group["key"], {})) for group in top]
+    return panel
+
+
+def fcr_row(now: Optional[dict], before: Optional[dict]) -> Optional[dict]:
+    """FCR on the panel: the range's rate and its change against the period before; None when nobody
+    answered "resolved?" in the range."""
+    if now is None:
+        return None
+    before = before or {}
+    return {**now, **shift(now["rate"], now["ci95"], before.get("rate"), before.get("ci95"))}
+
+
+def why_row(group: dict, before: dict) -> dict:
+    """A reason or theme of the panel: its share now, and its change against the period before."""
+    return {"label": group["label"], "responses": group["responses"], "share": group["share"],
+            "ci95": group["share_ci95"], **shift(group["share"], group["share_ci95"], before.get("share"),
+                                                 before.get("share_ci95"))}
+
+
+def shift(value: Optional[float], interval: Optional[list], previous: Optional[float],
+          previous_interval: Optional[list]) -> dict:
+    """A proportion's change against the previous period in percentage points, and whether it is
+    significant (reports.significant_change, the digest's rule); None where a period has no figure."""
+    change = round(100 * (value - previous), 1) if value is not None and previous is not None else None
+    return {"previous": previous, "change": change,
+            "significant": reports.significant_change(interval, previous_interval) if change is not None else None}
 
 
 # --- agents and teams ------------------------------------------------------------------------

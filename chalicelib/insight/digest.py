@@ -27,7 +27,7 @@ from chalicelib import leads
 from chalicelib.followups import followup_stats
 from chalicelib.insight.jobs import SendDigest
 from chalicelib.insight.queries import ReportQuery
-from chalicelib.insight.reports import summary
+from chalicelib.insight.reports import significant_change, summary
 from chalicelib.platform import clock, jobs, staff_mail
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import get_settings
@@ -110,10 +110,7 @@ def compare(kind: SurveyKind, current: dict, previous: dict) -> dict:
     name = _SCORE[kind]
     score, before = current.get(name), previous.get(name)
     change = round(score - before, 1) if score is not None and before is not None else None
-    low, high = current.get("ci95") or (None, None)
-    significant = None
-    if current.get("ci95") and previous.get("ci95"):
-        significant = low > previous["ci95"][1] or high < previous["ci95"][0]
+    significant = significant_change(current.get("ci95"), previous.get("ci95"))
     return {"kind": kind.value.upper(), "score": score, "ci95": current.get("ci95"), "previous": before,
             "previous_ci95": previous.get("ci95"), "change": change, "significant": significant,
             "responses": current["responses"], "sent": current["sent"], "response_rate": current["response_rate"],

@@ -68,14 +68,16 @@ class ResponseExportQuery(ResponseQuery):
 # --- reports --------------------------------------------------------------------------------
 
 REPORT_MAX_DAYS = 400
+ReportGrouping = Literal["all", "day", "agent", "team", "channel", "reason", "theme"]
 
 
 class ReportQuery(Strict):
-    """GET /v1/reports/summary query string: a survey kind, inclusive days, one grouping."""
+    """GET /v1/reports/summary query string: a survey kind, inclusive days, one grouping (reason and
+    theme: a response counts in each of its reasons or themes, or in none)."""
     survey: SurveyKind
     from_: Day = Field(alias="from")
     to: Day
-    group_by: Literal["all", "day", "agent", "team", "channel"] = "all"
+    group_by: ReportGrouping = "all"
 
     @model_validator(mode="after")
     def _a_range(self) -> "ReportQuery":

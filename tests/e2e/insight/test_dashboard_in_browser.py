@@ -97,6 +97,27 @@ def test_the_overview_shows_the_reports_figures_with_charts_that_have_text(demo_
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def test_the_overview_shows_why_with_fcr_reasons_and_themes_as_the_reports_give_them(demo_stack, signed_in):
+    page = signed_in
+    page.goto(demo_stack.app_url + "/dashboard?survey=csat&days=30")
+    days = {"from": page.locator("input[name=from]").input_value(), "to": page.locator("input[name=to]").input_value()}
+    panel = page.locator("section#why")
+    assert panel.get_by_role("heading", name="Why", exact=True).is_visible()
+    fcr = _api(demo_stack, "/v1/reports/summary", survey="csat", **days)["groups"][0]["fcr"]
+    assert fcr and panel.locator(".fcr-line .figure").inner_text() == f"{round(fcr['rate'] * 100, 1)}%"
+    assert f"{fcr['resolved']} of {fcr['answered']} who answered" in panel.locator(".fcr-line").inner_text()
+    for group_by, name in (("reason", "Top reasons"), ("theme", "Top comment themes")):
+        groups = _api(demo_stack, "/v1/reports/summary", survey="csat", group_by=group_by, **days)["groups"]
+        top = sorted((g for g in groups if g["responses"]), key=lambda g: (-g["responses"], g["key"]))
+        rows = panel.get_by_role("table", name=name).locator("tbody tr")  # named by its heading
+        assert 1 <= rows.count() <= 5 and rows.count() == min(5, len(top))
+        first = rows.first
+        assert first.locator("th").inner_text() == top[0]["label"]
+        assert first.locator("td").first.inner_text() == f"{round(top[0]['share'] * 100, 1)}%"
+        assert "points" in first.inner_text() or "no figure" in first.inner_text()
+    _shot(page, "overview-why")
+
+
 def test_agents_and_teams_flag_the_scores_that_rest_on_few_answers(demo_stack, signed_in):
     page = signed_in
     page.goto(demo_stack.app_url + "/dashboard/people?survey=nps&days=90")

@@ -116,6 +116,8 @@ def test_every_success_and_problem_shape_is_what_the_routes_answer(document, api
     for path, query in (("/v1/followups", ""), ("/v1/followups/stats", ""), ("/v1/responses", ""),
                         ("/v1/reports/summary", "?survey=csat&from=2026-11-01&to=2026-11-30&group_by=day"),
                         ("/v1/reports/summary", "?survey=nps&from=2026-11-01&to=2026-11-30"),
+                        ("/v1/reports/summary", "?survey=csat&from=2026-11-01&to=2026-11-30&group_by=reason"),
+                        ("/v1/reports/summary", "?survey=nps&from=2026-11-01&to=2026-11-30&group_by=theme"),
                         ("/v1/suppressions", ""), ("/v1/suppressions/stats", "")):
         _assert_documented(document, path, "GET", http.get(path + query, headers=h))
 
@@ -129,6 +131,17 @@ def test_every_success_and_problem_shape_is_what_the_routes_answer(document, api
     _assert_documented(document, "/v1/customers/{customer_id}", "DELETE", erased)
     receipt = json.loads(erased.body)["receipt_id"]
     _assert_documented(document, "/v1/erasures/{receipt_id}", "GET", http.get(f"/v1/erasures/{receipt}", headers=h))
+
+
+def test_the_summary_documents_its_groupings_fcr_and_shares(document):
+    parameters = {p["name"]: p for p in document["paths"]["/v1/reports/summary"]["get"]["parameters"]}
+    assert {"reason", "theme", "agent"} <= set(parameters["group_by"]["schema"]["enum"])
+    schemas = document["components"]["schemas"]
+    assert schemas["ReportSummary"]["properties"]["group_by"]["enum"] == parameters["group_by"]["schema"]["enum"]
+    assert "responses" in schemas["ReportSummary"]["required"]
+    group = schemas["ReportGroup"]
+    assert {"fcr", "label", "share", "share_ci95"} <= set(group["properties"]) and "fcr" in group["required"]
+    assert set(schemas["Fcr"]["required"]) == {"answered", "resolved", "rate", "ci95"}
 
 
 def test_the_document_is_built_on_first_use_not_at_import():

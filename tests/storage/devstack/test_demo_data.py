@@ -108,6 +108,21 @@ def test_the_reports_of_the_demo_data_equal_a_count_over_its_surveys(repos, seed
     assert agents["agt_fay"]["low_sample"] is True and agents["agt_ana"]["low_sample"] is False
 
 
+def test_the_demo_gives_reasons_and_resolved_answers_that_the_reports_count(repos, seeded):
+    surveys = [s for s in stored_surveys(repos) if s.score is not None and s.kind.value == "csat"]
+    assert any(s.reasons for s in surveys)
+    assert not any(s.reasons for s in surveys if scoring.is_promoter(s.kind, s.score))
+    assert {True, False, None} == {s.resolved for s in surveys}
+    query = {"survey": "csat", "from": (NOW - timedelta(days=95)).date().isoformat(), "to": NOW.date().isoformat()}
+    by_reason = reports.summary(ReportQuery.model_validate({**query, "group_by": "reason"}), repos.counters)
+    assert by_reason["responses"] == len(surveys)
+    assert {g["key"]: g["responses"] for g in by_reason["groups"] if g["responses"]} == dict(
+        Counter(reason for s in surveys for reason in s.reasons))
+    (total,) = reports.summary(ReportQuery.model_validate(query), repos.counters)["groups"]
+    answered = [s for s in surveys if s.resolved is not None]
+    assert (total["fcr"]["answered"], total["fcr"]["resolved"]) == (len(answered), sum(s.resolved for s in answered))
+
+
 def test_the_opens_are_counted_from_people_only(repos, seeded):
     surveys = stored_surveys(repos)
     scanned = [s for s in surveys if any(o.verdict.value == "automated" for o in repos.surveys.opens(s.survey_id))]

@@ -324,17 +324,19 @@ def reads_of_a_report(repos, group_by: str, first: date, last: date) -> tuple[li
 
 
 def test_a_reports_reads_grow_with_days_and_groups_not_with_responses(repos, reporting_zone):
-    agents = ["agt_1", "agt_2", "agt_3"]
+    agents, reasons = ["agt_1", "agt_2", "agt_3"], [["waited"], ["waited", "attitude"], []]
     day = T0.date()
     for n in range(12):
         survey = send(repos, scheduled(agent=agents[n % 3]), T0)
-        respond(repos, survey.survey_id, 5, T0 + timedelta(minutes=1))
+        repos.record_response(survey, None, 5, None, T0 + timedelta(minutes=1), n % 2 == 0, reasons[n % 3])
     few_calls, few_items = reads_of_a_report(repos, "agent", day, day)
+    few_by_reason = reads_of_a_report(repos, "reason", day, day)
 
-    for n in range(60):  # five times the responses, same day and agents
+    for n in range(60):  # five times the responses, same day, agents and reasons
         survey = send(repos, scheduled(agent=agents[n % 3]), T0)
-        respond(repos, survey.survey_id, 1 + n % 5, T0 + timedelta(minutes=1))
+        repos.record_response(survey, None, 1 + n % 5, None, T0 + timedelta(minutes=1), n % 2 == 0, reasons[n % 3])
     many_calls, many_items = reads_of_a_report(repos, "agent", day, day)
+    many_by_reason = reads_of_a_report(repos, "reason", day, day)
 
     # One Query for the closed days and one per shard, whatever the responses; items at most
     # days x groups x shards.
@@ -343,9 +345,16 @@ def test_a_reports_reads_grow_with_days_and_groups_not_with_responses(repos, rep
     assert many_items == len(_agent_shards(repos))  # one item per agent and shard it was written in
     assert report(repos, "csat", "agent", day, day)["agt_1"][1] == 24
 
+    # By reason: the reason counters and the "all" counters (the shares' base), one read each; items
+    # at most (reasons + 1 "all") x shards.
+    assert few_by_reason[0] == many_by_reason[0] == ["Query"] * 2 * (aggregates.SHARDS + 1)
+    assert many_by_reason[1] <= (2 + 1) * aggregates.SHARDS
+
     # More days: still one Query per shard (a day range is one key range in each shard).
     calls, _ = reads_of_a_report(repos, "day", day - timedelta(days=29), day)
     assert calls == ["Query"] * (aggregates.SHARDS + 1)
+    calls, _ = reads_of_a_report(repos, "theme", day - timedelta(days=29), day)
+    assert calls == ["Query"] * 2 * (aggregates.SHARDS + 1)
 
 
 def _agent_shards(repos) -> set[tuple[str, int]]:

@@ -39,8 +39,10 @@ def test_reasons_themes_and_resolved_are_stored_and_counted_with_the_response(re
     stored = repos.surveys.get(survey.survey_id)
     assert (stored.reasons, stored.themes, stored.resolved) == (["waited", "not_solved"], ["billing", "waiting"], False)
     counts = tag_counts(repos)
-    assert counts["reason"] == {"waited": {"responses": 1, "s2": 1}, "not_solved": {"responses": 1, "s2": 1}}
-    assert counts["theme"] == {"billing": {"responses": 1, "s2": 1}, "waiting": {"responses": 1, "s2": 1}}
+    # Each reason and theme group carries the response's answer to "resolved?" too (FCR per reason).
+    no = {"responses": 1, "s2": 1, "fcr_no": 1}
+    assert counts["reason"] == {"waited": no, "not_solved": no}
+    assert counts["theme"] == {"billing": no, "waiting": no}
     assert counts["all"]["all"]["fcr_no"] == 1 and "fcr_yes" not in counts["all"]["all"]
     assert counts["agent"]["agt_7"]["fcr_no"] == 1 and counts["channel"]["email"]["fcr_no"] == 1
 
@@ -51,14 +53,14 @@ def test_a_change_of_mind_moves_reasons_themes_and_resolved(repos):
     # A new score and answer, one reason less, a new comment: every count follows the last choice.
     answer(repos, survey.survey_id, 3, "the agent was rude", True, ["waited"], minutes=2)
     counts = tag_counts(repos)
-    assert counts["reason"] == {"waited": {"responses": 1, "s3": 1}}
-    assert counts["theme"] == {"attitude": {"responses": 1, "s3": 1}}
+    assert counts["reason"] == {"waited": {"responses": 1, "s3": 1, "fcr_yes": 1}}
+    assert counts["theme"] == {"attitude": {"responses": 1, "s3": 1, "fcr_yes": 1}}
     assert (counts["all"]["all"].get("fcr_yes"), counts["all"]["all"].get("fcr_no")) == (1, None)
     # A score alone changes: the reasons, themes and answer given stay, counted with the new score.
     answer(repos, survey.survey_id, 1, minutes=3)
     counts = tag_counts(repos)
-    assert counts["reason"] == {"waited": {"responses": 1, "s1": 1}}
-    assert counts["theme"] == {"attitude": {"responses": 1, "s1": 1}}
+    assert counts["reason"] == {"waited": {"responses": 1, "s1": 1, "fcr_yes": 1}}
+    assert counts["theme"] == {"attitude": {"responses": 1, "s1": 1, "fcr_yes": 1}}
     assert counts["all"]["all"]["fcr_yes"] == 1
 
 
@@ -90,3 +92,14 @@ def test_a_change_of_reasons_alone_on_a_closed_day_is_folded_by_compaction(repos
     compaction.compact(table=repos.table, before=closed)
     assert shard_items(repos) == []
     assert tag_counts(repos)["reason"] == {"waited": {"responses": 1, "s2": 1}, "attitude": {"responses": 1, "s2": 1}}
+
+
+def test_a_changed_answer_to_resolved_moves_the_fcr_of_each_reason_and_theme(repos):
+    survey = send(repos, scheduled(), T0)
+    answer(repos, survey.survey_id, 2, "waited", False, ["waited"])
+    answer(repos, survey.survey_id, 2, None, True, minutes=2)  # the same score, now "yes, resolved"
+    counts = tag_counts(repos)
+    assert counts["reason"] == {"waited": {"responses": 1, "s2": 1, "fcr_yes": 1}}
+    assert counts["theme"] == {"waiting": {"responses": 1, "s2": 1, "fcr_yes": 1}}
+    withdraw(repos, survey.survey_id, T0 + timedelta(minutes=5))
+    assert tag_counts(repos)["reason"] == {} and tag_counts(repos)["theme"] == {}
