@@ -40,7 +40,9 @@ from chalicelib.platform import aws, clock, i18n
 from chalicelib.platform.settings import Settings, get_settings
 from chalicelib.storage.steps import run_once
 from chalicelib.storage.table import ConditionFailed
-from chalicelib.surveys import ContactKind, SurveyExpired, SurveyNotFound, SurveyRepository, respond_by_sms, scoring
+from chalicelib.surveys import (
+    ContactKind, ResponseOutcome, SurveyExpired, SurveyNotFound, SurveyRepository, respond_by_sms, scoring,
+)
 from chalicelib.why import reason_label, stage_reasons
 
 log = logging.getLogger(__name__)
@@ -193,15 +195,9 @@ def _act(inbound: InboundSms, reply: Reply, records: SmsRecords, settings: Setti
             _send(inbound, settings, _, _("To rate your support, reply with a number from {low} to {high}. "
                                           "Reply STOP to opt out.", low=low, high=high))
         return "unknown"
-    try:
-        outcome = respond_by_sms(survey.survey_id, score)
-    except (SurveyExpired, SurveyNotFound, ConditionFailed):
-        # ConditionFailed after the retries: the survey expired (or was suppressed) meanwhile.
-        if not quiet and records.mark_survey_reply(survey.survey_id, "SMSCLOSED", clock.now()):
-            _send(inbound, settings, _, _("This survey is closed. Thank you all the same."))
-        return "closed"
-    if not outcome.counted:
-        return f"not counted: {outcome.reason}"
+    outcome, refused = _count_reply(inbound, survey, score, None, records, settings, _, quiet)
+    if refused:
+        return refused
     if not quiet:
         thanks = _("Thank you! We recorded your score of {score}.", score=score)
         if offered and not scoring.is_promoter(survey.kind, score):
@@ -209,6 +205,23 @@ def _act(inbound: InboundSms, reply: Reply, records: SmsRecords, settings: Setti
         else:
             _send(inbound, settings, _, thanks)
     return f"recorded {score}"
+
+
+def _count_reply(inbound: InboundSms, survey, score: int, reasons: Optional[list[str]], records: SmsRecords,
+                 settings: Settings, _: i18n.Translator, quiet: bool
+                 ) -> tuple[Optional[ResponseOutcome], Optional[str]]:
+    """Count a texted score (and reasons); (the outcome, None), or (None, why it did not count), a
+    closed survey answered once."""
+    try:
+        outcome = respond_by_sms(survey.survey_id, score, reasons=reasons)
+    except (SurveyExpired, SurveyNotFound, ConditionFailed):
+        # ConditionFailed after the retries: the survey expired (or was suppressed) meanwhile.
+        if not quiet and records.mark_survey_reply(survey.survey_id, "SMSCLOSED", clock.now()):
+            _send(inbound, settings, _, _("This survey is closed. Thank you all the same."))
+        return None, "closed"
+    if not outcome.counted:
+        return None, f"not counted: {outcome.reason}"
+    return outcome, None
 
 
 # --- reasons by number ------------------------------------------------------------------------
@@ -245,14 +258,9 @@ def _reasons(inbound: InboundSms, survey, numbers: tuple[int, ...], offered: lis
                                           "Your score is kept.", count=len(offered)))
         return "reasons: off the list"
     keys = [offered[number - 1] for number in numbers]
-    try:
-        outcome = respond_by_sms(survey.survey_id, survey.score, reasons=keys)
-    except (SurveyExpired, SurveyNotFound, ConditionFailed):
-        if not quiet and records.mark_survey_reply(survey.survey_id, "SMSCLOSED", clock.now()):
-            _send(inbound, settings, _, _("This survey is closed. Thank you all the same."))
-        return "closed"
-    if not outcome.counted:
-        return f"not counted: {outcome.reason}"
+    outcome, refused = _count_reply(inbound, survey, survey.score, keys, records, settings, _, quiet)
+    if refused:
+        return refused
     if not quiet:
         labels = ", ".join(reason_label(key, _) for key in outcome.survey.reasons)
         _send(inbound, settings, _, _("Thank you! We noted: {reasons}.", reasons=labels), segments=REASON_SEGMENTS)

@@ -17,12 +17,12 @@ import functools
 from datetime import timedelta
 from typing import Iterable, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.followups.model import Owner
 from chalicelib.platform.settings import get_settings
 from chalicelib.storage.named_counters import NamedCounters
-from chalicelib.why import REASON_LABELS, theme_keys
+from chalicelib.why import ReasonKey, ThemeKey
 
 DEFAULT_SLA_HOURS = 24
 
@@ -35,23 +35,9 @@ class TeamRoute(BaseModel):
 class Rule(BaseModel):
     """Route by why: a theme of the comment and/or a reason ticked, to a team of `teams`."""
     model_config = ConfigDict(extra="forbid")
-    theme: Optional[str] = None
-    reason: Optional[str] = None
+    theme: Optional[ThemeKey] = None
+    reason: Optional[ReasonKey] = None
     team: str
-
-    @field_validator("theme")
-    @classmethod
-    def _known_theme(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in theme_keys():
-            raise ValueError(f"unknown theme {value!r}; known: {', '.join(theme_keys())}")
-        return value
-
-    @field_validator("reason")
-    @classmethod
-    def _known_reason(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in REASON_LABELS:
-            raise ValueError(f"unknown reason {value!r}; known: {', '.join(REASON_LABELS)}")
-        return value
 
     @model_validator(mode="after")
     def _matches_something(self) -> "Rule":

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.platform.fields import Cursor, Day, Identifier, Name, Note, Strict
 from chalicelib.surveys import Channel, SurveyKind
-from chalicelib.why import REASON_LABELS, theme_keys
+from chalicelib.why import ReasonKey, ThemeKey
 
 # --- responses (listing and CSV export) -------------------------------------------------------
 
 Moment = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-def _known_reason(value: Optional[str]) -> Optional[str]:
-    if value is not None and value not in REASON_LABELS:
-        raise ValueError(f"must be one of {', '.join(REASON_LABELS)}")
-    return value
-
-
-def _known_theme(value: Optional[str]) -> Optional[str]:
-    if value is not None and value not in theme_keys():
-        raise ValueError(f"must be one of {', '.join(theme_keys())}")
-    return value
-
-
-# A reason key (why/reasons.py: any, offered now or before) and a theme key of the stage's taxonomy.
-ReasonKey = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_reason)]
-ThemeKey = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_theme)]
 
 
 class ResponseQuery(Strict):

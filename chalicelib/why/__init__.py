@@ -7,6 +7,7 @@ Other rooms use the names below, nothing else.
 from chalicelib.platform.exports import exports
 
 __getattr__, __all__ = exports(__name__, {
+    "keys": ("ReasonKey", "ThemeKey"),
     "reasons": ("MAX_REASONS", "REASON_LABELS", "ReasonProblem", "check_reasons", "reason_label", "stage_reasons"),
     "themes": ("tag_comment", "theme_keys", "theme_label"),
     "taxonomy": ("TaxonomyError", "load_taxonomy"),

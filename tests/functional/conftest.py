@@ -37,3 +37,13 @@ def clock():
         yield FrozenClock()
     finally:
         app_clock.set_now(None)
+
+
+@pytest.fixture
+def asks_resolved_of_any_owner(stack, monkeypatch):
+    """The stage asks "resolved?"; owners are short names with no lead behind them (any owner)."""
+    from chalicelib.platform import settings as config
+
+    monkeypatch.setenv("CLOSELOOP_OWNERS_ANY_ADDRESS", "true")
+    monkeypatch.setenv("CLOSELOOP_ASK_RESOLVED", "true")
+    config.reset_settings()

@@ -8,15 +8,7 @@ from tests.functional.events.test_lifecycle_events import assert_valid
 from tests.functional.followups.test_why_surfaces import answer_why
 from tests.functional.helpers import send_email_survey
 
-
-@pytest.fixture(autouse=True)
-def _asks_resolved(stack, monkeypatch):
-    """The stage asks "resolved?"; owners are short names with no lead behind them (any owner)."""
-    from chalicelib.platform import settings as config
-
-    monkeypatch.setenv("CLOSELOOP_ASK_RESOLVED", "true")
-    monkeypatch.setenv("CLOSELOOP_OWNERS_ANY_ADDRESS", "true")
-    config.reset_settings()
+pytestmark = pytest.mark.usefixtures("asks_resolved_of_any_owner")
 
 
 def test_the_changed_response_event_names_reasons_themes_and_resolved_without_the_comment(api, stack, bus, clock):

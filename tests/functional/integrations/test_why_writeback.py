@@ -8,15 +8,7 @@ from tests.functional.followups.test_why_surfaces import answer_why
 from tests.functional.helpers import send_email_survey
 from tests.functional.integrations.test_ticket_writeback import ZENDESK, notes_for
 
-
-@pytest.fixture(autouse=True)
-def _asks_resolved(stack, monkeypatch):
-    """The stage asks "resolved?"; owners are short names with no lead behind them (any owner)."""
-    from chalicelib.platform import settings as config
-
-    monkeypatch.setenv("CLOSELOOP_ASK_RESOLVED", "true")
-    monkeypatch.setenv("CLOSELOOP_OWNERS_ANY_ADDRESS", "true")
-    config.reset_settings()
+pytestmark = pytest.mark.usefixtures("asks_resolved_of_any_owner")
 
 
 def test_the_note_names_the_reasons_resolved_and_themes(api, stack, clock, helpdesks):
