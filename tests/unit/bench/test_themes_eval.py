@@ -33,12 +33,15 @@ def test_every_language_and_theme_is_labelled():
 
 
 def test_the_keyword_tagger_reaches_its_floor():
-    """Precision is what a lead relies on (a tag shown must be right): at least 90% on both sets.
-    Recall on the held-out set, phrased as nobody foresaw, is what keywords cannot promise (about
-    half at writing); the floor guards the taxonomy against a change that loses much of it."""
-    tuned = themes.score(themes.load_cases(), tag_comment, theme_keys())
-    held_out = themes.score(themes.load_cases(themes.LABELLED / "holdout"), tag_comment, theme_keys())
-    assert tuned.total.precision >= 0.95 and tuned.total.recall >= 0.9
-    for key, counts in tuned.by_theme.items():
-        assert counts.precision >= 0.85 and counts.recall >= 0.8, key
-    assert held_out.total.precision >= 0.9 and held_out.total.recall >= 0.45
+    """Precision is what a lead relies on (a tag shown must be right). The sets it was tuned on must
+    stay nearly perfect; the blind set, written by someone who never saw the taxonomy and never
+    tuned on, measured 83% precision and 71% recall at writing (sarcasm and politeness are what
+    keywords cannot read): the floors guard the taxonomy against a change that loses much of it."""
+    for folder in (themes.LABELLED, themes.LABELLED / "holdout"):
+        tuned = themes.score(themes.load_cases(folder), tag_comment, theme_keys())
+        assert tuned.total.precision >= 0.95 and tuned.total.recall >= 0.9, folder.name
+        for key, counts in tuned.by_theme.items():
+            assert counts.precision >= 0.85 and counts.recall >= 0.8, (folder.name, key)
+    blind = themes.score(themes.load_cases(themes.LABELLED / "blind"), tag_comment, theme_keys())
+    assert blind.comments == 100
+    assert blind.total.precision >= 0.8 and blind.total.recall >= 0.65

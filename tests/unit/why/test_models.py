@@ -82,7 +82,7 @@ def sentiment(name: str) -> dict:
 
 def test_comprehend_sentiment_gives_praise_to_a_positive_comment_and_keeps_the_other_themes():
     stubber = stubbed("comprehend")
-    text = "Sorted out the refund in no time, you people rock"  # no praise keyword
+    text = "Got my refund back in no time, you people rock"  # no praise keyword
     stubber.add_response("detect_sentiment", sentiment("POSITIVE"), {"Text": text, "LanguageCode": "en"})
     assert models.tag_comment(text, "en-GB") == ["billing"]
     assert models.model_tag(text, "en-GB", model="comprehend") == ["billing", "praise"]
