@@ -28,7 +28,23 @@ def stage_problems(environment: dict[str, str]) -> list[str]:
     except ValueError as error:
         problems.append(f"{ENV_PREFIX}REASONS: {error}")
     try:
-        load_taxonomy.__wrapped__(settings.themes_taxonomy)  # read afresh: the file may have changed
+        taxonomy = load_taxonomy.__wrapped__(settings.themes_taxonomy)  # read afresh: the file may have changed
     except TaxonomyError as error:
         problems.append(f"{ENV_PREFIX}THEMES_TAXONOMY: {error}")
-    return problems
+        return problems
+    return problems + routing_problems(settings.routing, [theme.key for theme in taxonomy.themes])
+
+
+def routing_problems(text: str, theme_keys: list[str]) -> list[str]:
+    """CLOSELOOP_ROUTING read as the stage will read it, its rules' themes checked against the
+    stage's own taxonomy: a typo would otherwise fail every detractor's follow-up."""
+    from chalicelib.followups.routing import Routing
+
+    if not text.strip():
+        return []
+    try:
+        Routing.model_validate_json(text, context={"theme_keys": theme_keys})
+    except ValidationError as error:
+        return [f"{ENV_PREFIX}ROUTING: {'.'.join(map(str, problem['loc'])) or 'routing'}: {problem['msg']}"
+                for problem in error.errors()]
+    return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, ValidationInfo
 
 from chalicelib.why.reasons import REASON_LABELS
 from chalicelib.why.themes import theme_keys
@@ -17,10 +17,12 @@ def known_reason(value: str) -> str:
     return value
 
 
-def known_theme(value: str) -> str:
-    """A theme of the stage's taxonomy."""
-    if value not in theme_keys():
-        raise ValueError(f"unknown theme {value!r}; must be one of {', '.join(theme_keys())}")
+def known_theme(value: str, info: ValidationInfo) -> str:
+    """A theme of the stage's taxonomy; `make deploy`'s checks give the deployed stage's theme keys
+    as the validation context's "theme_keys" (ops/checks.py)."""
+    keys = (info.context or {}).get("theme_keys") or theme_keys()
+    if value not in keys:
+        raise ValueError(f"unknown theme {value!r}; must be one of {', '.join(keys)}")
     return value
 
 

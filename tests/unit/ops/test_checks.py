@@ -23,6 +23,25 @@ def test_unknown_reasons_and_bad_settings_are_named():
     assert problem.startswith("CLOSELOOP_THEMES_MODEL:")
 
 
+def test_routing_rules_are_checked_against_the_stages_own_taxonomy():
+    path = PACKAGE / "why" / "taxonomy-shipping-test.json"
+    path.write_text(json.dumps({"languages": ["en"], "themes": [
+        {"key": "shipping", "name": "Shipping", "terms": {"en": ["parcel"]}}]}))
+    try:
+        routing = json.dumps({"teams": {"logistics": {"owners": []}},
+                              "rules": [{"theme": "shipping", "team": "logistics"}]})
+        stage = {"CLOSELOOP_ROUTING": routing, "CLOSELOOP_THEMES_TAXONOMY": "why/taxonomy-shipping-test.json"}
+        assert checks.stage_problems(stage) == []
+        # The default taxonomy has no "shipping"; a typo'd team or an unknown reason is named too.
+        (problem,) = checks.stage_problems({"CLOSELOOP_ROUTING": routing})
+        assert problem.startswith("CLOSELOOP_ROUTING: rules.0.theme: Value error, unknown theme 'shipping'")
+        bad = json.dumps({"teams": {}, "rules": [{"reason": "lost", "team": "x"}]})
+        (problem,) = checks.stage_problems({"CLOSELOOP_ROUTING": bad})
+        assert problem.startswith("CLOSELOOP_ROUTING: rules.0.reason: Value error, unknown reason 'lost'")
+    finally:
+        path.unlink()
+
+
 @pytest.fixture
 def broken_taxonomy():
     path = PACKAGE / "why" / "taxonomy-broken-test.json"
