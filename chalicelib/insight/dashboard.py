@@ -111,10 +111,11 @@ def previous_period(first: date, last: date) -> tuple[date, date]:
 
 
 def why_panel(kind: SurveyKind, counters: ReportCounters, all_rows: list, current: tuple[date, date],
-              previous: tuple[date, date]) -> dict:
-    """The overview's "Why" panel: FCR, and the WHY_TOP most common reasons and themes of the range
-    with their share of responses, each against the previous period. `all_rows`: the `all`
-    counters of both periods (the shares' base); one read of each tag dimension covers both too."""
+              previous: tuple[date, date], top: int = WHY_TOP) -> dict:
+    """The overview's "Why" panel (and the weekly digest's): FCR, and the `top` most common reasons
+    and themes of the range with their share of responses, each against the previous period.
+    `all_rows`: the `all` counters of both periods (the shares' base); one read of each tag
+    dimension covers both too."""
     periods = (current, previous)
     totals = [reports.group_counts(reports.within(all_rows, *days), "all", *days)["all"] for days in periods]
     panel: dict = {"fcr": fcr_row(*(reports.fcr(counts) for counts in totals)),
@@ -125,8 +126,8 @@ def why_panel(kind: SurveyKind, counters: ReportCounters, all_rows: list, curren
             reports.tag_groups(kind, dimension, reports.group_counts(reports.within(rows, *days), dimension, *days),
                                counts.responses) for days, counts in zip(periods, totals))
         earlier = {group["key"]: group for group in before_groups}
-        top = sorted((g for g in now_groups if g["responses"]), key=lambda g: (-g["responses"], g["key"]))[:WHY_TOP]
-        panel[dimension] = [why_row(group, earlier.get(group["key"], {})) for group in top]
+        common = sorted((g for g in now_groups if g["responses"]), key=lambda g: (-g["responses"], g["key"]))
+        panel[dimension] = [why_row(group, earlier.get(group["key"], {})) for group in common[:top]]
     return panel
 
 
@@ -197,7 +198,7 @@ def person_row(kind: SurveyKind, group: dict, name: Optional[str]) -> dict:
     return {"key": group["key"], "name": "(no agent or team)" if missing else (name or group["key"]),
             "id": None if missing or not name else group["key"], "responses": group["responses"],
             "sent": group["sent"], "score": charts.score_of(kind, group), "ci": group["ci95"],
-            "response_rate": group["response_rate"], "low_sample": group["low_sample"]}
+            "response_rate": group["response_rate"], "low_sample": group["low_sample"], "fcr": group["fcr"]}
 
 
 def agent_names(kind: SurveyKind, first: date, last: date) -> dict[str, str]:

@@ -11,6 +11,9 @@ reporting time zone, the last 7 before today):
 - NPS and CSAT with their 95% intervals (insight/reports.py), the change against the 7 days
   before, "not a significant change" when the two intervals overlap;
 - the response rate of each;
+- why, for each kind answered in the week: FCR and the TOP_WHY most common reasons and comment
+  themes with their share, against the 7 days before by the same rule (the dashboard's why panel,
+  insight/dashboard.py); one read of each counter dimension covers both weeks;
 - follow-ups opened in the week, and of those the resolved, overdue and recovered (followups/recovery.py);
 - the three most helpful comments of promoters and of detractors: "helpful" is the longest (the
   most said), the newer first on a tie. The email's footnote states these rules.
@@ -25,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 from chalicelib import leads
 from chalicelib.followups import followup_stats
+from chalicelib.insight import reports
+from chalicelib.insight.counters import ReportCounters
+from chalicelib.insight.dashboard import why_panel
 from chalicelib.insight.jobs import SendDigest
-from chalicelib.insight.queries import ReportQuery
-from chalicelib.insight.reports import significant_change, summary
 from chalicelib.platform import clock, jobs, staff_mail
 from chalicelib.platform.rendering import render
 from chalicelib.platform.settings import get_settings
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 HOUR_SECONDS = 3600
 TOP_COMMENTS = 3
+TOP_WHY = 3  # reasons and themes of the week, the most common first
 _SCORE = {SurveyKind.NPS: "nps", SurveyKind.CSAT: "csat"}
 _queued_window: Optional[int] = None  # the hour this container last looked for due digests
 
@@ -91,17 +96,21 @@ def periods(now: datetime) -> tuple[tuple[date, date], tuple[date, date]]:
 
 
 def digest_values(now: datetime) -> dict:
-    """What the digest shows (pure of the lead): scores, rates, follow-ups and comments."""
-    (first, last), (before_first, before_last) = periods(now)
+    """What the digest shows (pure of the lead): scores, rates, why, follow-ups and comments."""
+    week, before = periods(now)
+    first, last = week
     start, end = _instant(first), _instant(last + timedelta(days=1))
-    scores = []
+    counters, scores, why = ReportCounters(), [], []
     for kind in SurveyKind:
-        current, previous = _report(kind, first, last), _report(kind, before_first, before_last)
+        both = list(counters.read(kind.value, "all", before[0], last))  # one read for the two weeks
+        current, previous = (_week_group(kind, both, days) for days in (week, before))
         scores.append(compare(kind, current, previous))
+        if current["responses"]:
+            why.append({"kind": kind.value.upper(), **why_panel(kind, counters, both, week, before, top=TOP_WHY)})
     stats = followup_stats(start, end, now)
     promoters, detractors = top_comments(start, end)
-    return dict(first=first.isoformat(), last=last.isoformat(), scores=scores, followups=stats,
-                promoters=promoters, detractors=detractors, top=TOP_COMMENTS)
+    return dict(first=first.isoformat(), last=last.isoformat(), scores=scores, why=why, followups=stats,
+                promoters=promoters, detractors=detractors, top=TOP_COMMENTS, top_why=TOP_WHY)
 
 
 def compare(kind: SurveyKind, current: dict, previous: dict) -> dict:
@@ -110,7 +119,7 @@ def compare(kind: SurveyKind, current: dict, previous: dict) -> dict:
     name = _SCORE[kind]
     score, before = current.get(name), previous.get(name)
     change = round(score - before, 1) if score is not None and before is not None else None
-    significant = significant_change(current.get("ci95"), previous.get("ci95"))
+    significant = reports.significant_change(current.get("ci95"), previous.get("ci95"))
     return {"kind": kind.value.upper(), "score": score, "ci95": current.get("ci95"), "previous": before,
             "previous_ci95": previous.get("ci95"), "change": change, "significant": significant,
             "responses": current["responses"], "sent": current["sent"], "response_rate": current["response_rate"],
@@ -133,10 +142,10 @@ def top_comments(start: datetime, end: datetime) -> tuple[list[dict], list[dict]
     return tuple(sorted(found, key=lambda e: -len(e["comment"]))[:TOP_COMMENTS] for found in (promoters, detractors))
 
 
-def _report(kind: SurveyKind, first: date, last: date) -> dict:
-    query = ReportQuery.model_validate({"survey": kind.value, "from": first.isoformat(), "to": last.isoformat()})
-    (group,) = summary(query)["groups"]
-    return group
+def _week_group(kind: SurveyKind, rows: list, days: tuple[date, date]) -> dict:
+    """The week's one group, as GET /v1/reports/summary gives it for those days, from rows read once."""
+    counts = reports.group_counts(reports.within(rows, *days), "all", *days)["all"]
+    return reports.summarize(kind, "all", counts)
 
 
 def _instant(day: date) -> datetime:

@@ -1,7 +1,8 @@
 """The weekly digest (issue 13 item 4): due at the lead's weekday and hour in their time zone and
 not otherwise, once per lead and week whatever the redelivery or the schedule runs, none when
 switched off; its figures are the report API's, "not a significant change" when the intervals
-overlap, customer text escaped; the ops commands."""
+overlap, customer text escaped; the ops commands. Issue 14: the week's FCR and its top reasons and
+themes against the week before, from one read of each counter dimension."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ import pytest
 
 from tests.functional.followups.test_detractor_alerts import respond
 from tests.functional.helpers import deliver, send_email_survey, take_jobs
+from tests.storage.insight.test_report_counters import scheduled, send
 
 LEAD = "kim@example.com"
 # Wednesday 2 December 2026, 08:00 UTC: 09:00 in Paris (UTC+1 in winter).
@@ -146,6 +148,100 @@ def test_the_digest_holds_the_report_apis_figures_and_escapes_comments(api, stac
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert f"Lovely help {SCRIPT} from Ada" in text
     assert "<style" not in html and "display:flex" not in html and "display:grid" not in html
+
+
+def why_answer(repos, kind, score, resolved, reasons, at, comment=None) -> None:
+    """A survey sent at `at` and answered a minute later, through the product's counted write."""
+    survey = send(repos, scheduled(kind=kind, at=at), at)
+    repos.record_response(survey, None, score, comment, at + timedelta(minutes=1), resolved, reasons)
+
+
+def digest_section(html: str, heading: str) -> str:
+    start = html.index(heading)
+    return html[start:html.index("</table>", start)]
+
+
+@pytest.fixture
+def why_week(repos):
+    """The week before: four resolved CSAT 5s without reasons; this week: four unresolved CSAT 1s with
+    reasons (one a key the stage no longer offers) and comments, and an NPS 9 not asked "resolved?"."""
+    from chalicelib.surveys import SurveyKind
+
+    before, during = WED_9_PARIS - timedelta(days=12), WED_9_PARIS - timedelta(days=5)
+    for _ in range(4):
+        why_answer(repos, SurveyKind.CSAT, 5, True, [], before)
+    for reasons, comment in ((["waited", "not_solved"], "I waited a week for my refund"),
+                             (["waited", "not_solved"], "Still waiting, nobody answers"),
+                             (["waited", "repeated"], "I had to explain it three times"),
+                             (["attitude", "<b>legacy</b>"], "The agent was rude")):
+        why_answer(repos, SurveyKind.CSAT, 1, False, reasons, during, comment)
+    why_answer(repos, SurveyKind.NPS, 9, None, [], during)
+
+
+def test_the_digest_gives_the_weeks_fcr_and_top_reasons_and_themes_against_the_week_before(
+        api, stack, lead, clock, why_week):
+    from chalicelib.insight import digest
+
+    clock.set(WED_9_PARIS)
+    values = digest.digest_values(WED_9_PARIS)
+    why = {block["kind"]: block for block in values["why"]}
+    csat, nps = why["CSAT"], why["NPS"]
+    # FCR 0 of 4 against 4 of 4: the intervals [0, 49%] and [51%, 100%] do not overlap.
+    week_fcr = report(api, "csat", "2026-11-25", "2026-12-01")["fcr"]
+    assert {k: csat["fcr"][k] for k in week_fcr} == week_fcr and week_fcr["answered"] == 4
+    assert (csat["fcr"]["change"], csat["fcr"]["significant"]) == (-100.0, True)
+    assert nps["fcr"] is None  # nobody answered "resolved?" with an NPS this week
+    # The top three reasons: the most given first, then by key ("<b>legacy</b>" sorts before "attitude").
+    assert [(r["label"], r["responses"], r["share"]) for r in csat["reason"]] == [
+        ("Waited too long", 3, 0.75), ("Problem not solved", 2, 0.5), ("<b>legacy</b>", 1, 0.25)]
+    waited = csat["reason"][0]
+    assert (waited["change"], waited["significant"]) == (75.0, False)  # 3 of 4 against 0 of 4 overlap
+    themes = api.http.get("/v1/reports/summary?survey=csat&from=2026-11-25&to=2026-12-01&group_by=theme",
+                          headers=api.headers)
+    top = sorted((g for g in json.loads(themes.body)["groups"] if g["responses"]),
+                 key=lambda g: (-g["responses"], g["key"]))[:digest.TOP_WHY]
+    assert top and [(t["label"], t["share"]) for t in csat["theme"]] == [(g["label"], g["share"]) for g in top]
+    assert (nps["reason"], nps["theme"]) == ([], [])
+
+    assert queue(WED_9_PARIS) == 1
+    deliver(*digest_jobs(stack))
+    (sent,) = digests_to(stack)
+    text, html = sent.part("plain"), sent.part("html")
+    for part in (text, html):
+        assert "Resolved at first contact" in part and "0 of 4 who answered" in part
+        assert "-100.0 points" in part and "+75.0 points" in part and "Top comment themes" in part
+    lines = text.splitlines()  # each figure on its own line (Jinja's trim_blocks once joined them)
+    for start in ("CSAT: ", "  change -100.0 against 100.0", "  response rate: 100.0% (4 of 4)", "NPS: ",
+                  "Why, CSAT:", "  Resolved at first contact: 0.0%", "  - Waited too long: 75.0%",
+                  "Follow-ups opened: "):
+        assert any(line.startswith(start) for line in lines), start
+    why_csat, why_nps = digest_section(html, "Why, CSAT"), digest_section(html, "Why, NPS")
+    fcr_row = why_csat[why_csat.index("Resolved at first contact"):]
+    fcr_row = fcr_row[:fcr_row.index("</tr>")]
+    assert "0.0% (0.0% to 49.0%)" in fcr_row and "a significant change" in fcr_row and "not a" not in fcr_row
+    waited_row = why_csat[why_csat.index("Waited too long"):]
+    assert "75.0% (30.1% to 95.4%)" in waited_row[:waited_row.index("</tr>")]
+    assert "not a significant change" in waited_row[:waited_row.index("</tr>")]
+    assert "Resolved at first contact" not in why_nps and "No reasons given this week." in why_nps
+    assert "&lt;b&gt;legacy&lt;/b&gt;" in html and "<b>legacy" not in html  # a stored key, escaped
+    assert "<style" not in html and "display:flex" not in html and "display:grid" not in html
+
+
+def test_the_digest_reads_each_counter_dimension_once_for_both_weeks(api, lead, clock, why_week, monkeypatch):
+    from chalicelib.insight import digest
+    from chalicelib.insight.counters import ReportCounters
+
+    reads, read = [], ReportCounters.read
+
+    def counted(self, kind, dimension, first_day, last_day):
+        reads.append((kind, dimension, first_day.isoformat(), last_day.isoformat()))
+        return read(self, kind, dimension, first_day, last_day)
+
+    monkeypatch.setattr(ReportCounters, "read", counted)
+    clock.set(WED_9_PARIS)
+    digest.digest_values(WED_9_PARIS)
+    assert sorted(reads) == sorted((kind, dimension, "2026-11-18", "2026-12-01")
+                                   for kind in ("nps", "csat") for dimension in ("all", "reason", "theme"))
 
 
 def test_the_ops_commands_switch_it_and_send_one_now(api, stack, lead, clock, monkeypatch, capsys):

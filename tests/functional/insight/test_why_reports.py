@@ -146,3 +146,24 @@ def test_the_overview_says_when_nobody_answered_resolved_and_nothing_was_ticked(
     panel = why_section(html(get(api, "/dashboard", cookie, survey="csat", **{"from": DAY, "to": DAY})))
     assert 'Nobody answered "Was your issue resolved?" in this range.' in panel
     assert panel.count("None in this range.") == 2
+
+
+# --- the dashboard's agents and teams -----------------------------------------------------------
+
+def person_row(page: str, name: str) -> str:
+    start = page.index(f'<th scope="row">{name}</th>')
+    return page[start:page.index("</tr>", start)]
+
+
+def test_agents_and_teams_show_each_groups_fcr_with_its_interval_or_a_dash(api, repos, four, cookie):
+    respond(repos, 4, None, None, [], agent="agt_9")  # nobody of agt_9 answered "resolved?"
+    agents = {g["key"]: g["fcr"] for g in summary(api, "agent")["groups"]}
+    page = html(get(api, "/dashboard/people", cookie, survey="csat", **{"from": DAY, "to": DAY}))
+
+    assert '<th scope="col">FCR (95% interval)</th>' in page
+    agt_7 = agents["agt_7"]  # 1 of 2 answered yes
+    assert f"50.0% <span class=\"muted\">({100 * agt_7['ci95'][0]:.1f}% to {100 * agt_7['ci95'][1]:.1f}%), " \
+           "1 of 2</span>" in person_row(page, "agt_7")
+    assert "<td>0.0% " in person_row(page, "agt_8")
+    assert person_row(page, "agt_9").endswith("<td>–</td>\n")  # the FCR column is the last
+    assert '<td>33.3% <span class="muted">' in person_row(page, "billing")  # 1 of the team's 3 answers
