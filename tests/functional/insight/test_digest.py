@@ -43,6 +43,14 @@ def digests_to(stack, to=LEAD) -> list:
     return [sent for sent in stack.emails() if set(sent.to) == {to} and "digest" in sent.subject]
 
 
+def the_digest_sent(stack) -> tuple[str, str]:
+    """Queue Wednesday 9:00's digests (one is due), deliver it: its text and HTML parts."""
+    assert queue(WED_9_PARIS) == 1
+    deliver(*digest_jobs(stack))
+    (sent,) = digests_to(stack)
+    return sent.part("plain"), sent.part("html")
+
+
 def queue(at: datetime):
     from chalicelib.insight import digest
 
@@ -138,10 +146,7 @@ def test_the_digest_holds_the_report_apis_figures_and_escapes_comments(api, stac
     assert [c["comment"] for c in values["promoters"]] == [f"Lovely help {SCRIPT} from Ada"]
     assert [c["comment"] for c in values["detractors"]] == ["Nobody read it"]
 
-    assert queue(WED_9_PARIS) == 1
-    deliver(*digest_jobs(stack))
-    (sent,) = digests_to(stack)
-    text, html = sent.part("plain"), sent.part("html")
+    text, html = the_digest_sent(stack)
     for part in (text, html):
         assert "not a significant change" in part and "Follow-ups opened" in part
         assert "intervals overlap" in part  # the footnote states the rule
@@ -203,10 +208,7 @@ def test_the_digest_gives_the_weeks_fcr_and_top_reasons_and_themes_against_the_w
     assert top and [(t["label"], t["share"]) for t in csat["theme"]] == [(g["label"], g["share"]) for g in top]
     assert (nps["reason"], nps["theme"]) == ([], [])
 
-    assert queue(WED_9_PARIS) == 1
-    deliver(*digest_jobs(stack))
-    (sent,) = digests_to(stack)
-    text, html = sent.part("plain"), sent.part("html")
+    text, html = the_digest_sent(stack)
     for part in (text, html):
         assert "Resolved at first contact" in part and "0 of 4 who answered" in part
         assert "-100.0 points" in part and "+75.0 points" in part and "Top comment themes" in part
