@@ -10,6 +10,7 @@
   python -m ops responses backfill      (index responses recorded before the responses index existed)
   python -m ops customers backfill      (index surveys stored before erasure could find them by customer)
   python -m ops retention backfill      (give items stored before retention their expires_ttl)
+  python -m ops themes backfill         (tag the comments of responses recorded before themes existed)
   python -m ops leads add sam@example.com [--name Sam] [--owner sam]   (may sign in to the dashboard)
   python -m ops leads list
   python -m ops leads remove sam@example.com    (their sessions end at once)
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     send_now.add_argument("--lead", required=True, help="the lead's email address")
     send_now.add_argument("--now", action="store_true", required=True, help="now, whatever the schedule")
     for area, text in (("customers", "index older surveys by customer (for erasure)"),
-                       ("retention", "give older personal data its expiry")):
+                       ("retention", "give older personal data its expiry"),
+                       ("themes", "tag older comments with themes, and count them in the reports")):
         commands.add_parser(area).add_subparsers(dest="action", required=True).add_parser("backfill", help=text)
     from ops import bootstrap
 
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     _use_stage(args.stage)
     if args.area == "secrets":
         return _secrets(args)
-    if args.area in ("customers", "retention"):
+    if args.area in ("customers", "retention", "themes"):
         return _backfill(args.area)
     if args.area == "suppressions":
         return _suppressions(args)
@@ -148,12 +150,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _backfill(area: str) -> int:
-    """One Scan of the table: customer index items, or `expires_ttl`, for items stored before them."""
+    """One Scan of the table: customer index items, `expires_ttl`, or comment themes, for items
+    stored before them."""
     from chalicelib.contacts import retention
     from chalicelib.surveys import backfills
+    from chalicelib.why import backfill_themes
 
     if area == "customers":
         print(f"indexed {backfills.backfill_customer_index()} surveys by customer")
+    elif area == "themes":
+        print(f"tagged {backfill_themes()} comments with their themes")
     else:
         print(f"gave {retention.backfill_retention()} items their expiry")
     return 0

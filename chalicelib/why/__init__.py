@@ -12,5 +12,5 @@ __getattr__, __all__ = exports(__name__, {
     "themes": ("tag_comment", "theme_keys", "theme_label"),
     "taxonomy": ("TaxonomyError", "load_taxonomy"),
     "jobs": ("RetagComment", "queue_retag"),
-    "retag": ("handle_retag",),
+    "retag": ("backfill_themes", "handle_retag"),
 })
