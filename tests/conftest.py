@@ -46,6 +46,17 @@ def reset_caches() -> None:
     compaction._compacted_window = None
 
 
+def configure(monkeypatch, **env) -> None:
+    """Settings for this test, read (and cached) now: chalice's test client would otherwise overlay
+    .chalice/config.json's variables while it invokes."""
+    from chalicelib.platform import settings as config
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_caches()
+    config.get_settings()
+
+
 @pytest.fixture(autouse=True)
 def _no_correlation_between_tests():
     """Each test starts with no survey to correlate logs with, as each Lambda invocation does
@@ -260,10 +271,15 @@ class WebhookReceiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def webhook(stack, monkeypatch):
+def webhook_at(monkeypatch, variable: str):
+    """A WebhookReceiver whose URL is the stage's setting `variable`, for a fixture to `yield from`."""
     receiver = WebhookReceiver()
-    monkeypatch.setenv("CLOSELOOP_ALERT_WEBHOOK_URL", receiver.url)
+    monkeypatch.setenv(variable, receiver.url)
     reset_caches()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture
+def webhook(stack, monkeypatch):
+    yield from webhook_at(monkeypatch, "CLOSELOOP_ALERT_WEBHOOK_URL")

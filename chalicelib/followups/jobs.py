@@ -7,12 +7,17 @@ from typing import Literal, Optional
 from pydantic import BaseModel, Field
 
 
-class HandleResponse(BaseModel):
-    """A response was counted or changed: decide, after the comment wait, whether to alert."""
-    kind: Literal["handle_response"] = "handle_response"
+class _ResponseJob(BaseModel):
+    """A job about one version of a survey's response: it waits until that version is written and
+    does nothing once a newer one is (the newer queued its own)."""
     survey_id: str
     expected_version: int = Field(ge=1)
     attempt: int = 0
+
+
+class HandleResponse(_ResponseJob):
+    """A response was counted or changed: decide, after the comment wait, whether to alert."""
+    kind: Literal["handle_response"] = "handle_response"
 
 
 class SendResurvey(BaseModel):
@@ -22,12 +27,9 @@ class SendResurvey(BaseModel):
     attempt: int = 0
 
 
-class ShareKudos(BaseModel):
+class ShareKudos(_ResponseJob):
     """A promoter commented: once the survey is quiet, share the praise (followups/kudos.py)."""
     kind: Literal["share_kudos"] = "share_kudos"
-    survey_id: str
-    expected_version: int = Field(ge=1)
-    attempt: int = 0
 
 
 class RespondInSlack(BaseModel):

@@ -10,23 +10,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import reset_caches
+from tests.conftest import configure
 from tests.functional.helpers import BROWSER, interaction, path_of, post, score_links
 
 # Starts with a number on purpose: no footer line may read like a score line of the text part.
 POSTAL_ADDRESS = "42 Harbour Road, Springfield, IL 62701"
 SCANNER = "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0) SafeLinks"
-
-
-def configure(monkeypatch, **env) -> None:
-    """Settings for this test. Read (and cached) now: chalice's test client would otherwise
-    overlay .chalice/config.json's variables (the example postal address) while it invokes."""
-    from chalicelib.platform import settings as config
-
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    reset_caches()
-    config.get_settings()
 
 
 @pytest.fixture

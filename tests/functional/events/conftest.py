@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import REGION, reset_caches
+from tests.conftest import REGION, configure
 
 
 @dataclass
@@ -36,16 +36,6 @@ class Bus:
 
     def of(self, detail_type: str) -> list[dict]:
         return [event["detail"] for event in self.published() if event["detail-type"] == detail_type]
-
-
-def configure(monkeypatch, **env) -> None:
-    """Settings read (and cached) now: chalice's test client overlays .chalice/config.json's variables."""
-    from chalicelib.platform import settings as config
-
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    reset_caches()
-    config.get_settings()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from chalicelib.events import PublishEvent, detail_schemas, handle_publish
 from chalicelib.events.publish import EventNotPublished
 from chalicelib.followups import escalation
 from chalicelib.followups.lifecycle import followup_id_for
-from tests.functional.events.conftest import configure
+from tests.conftest import configure
 from tests.functional.followup_helpers import claim, ok, patch
 from tests.functional.helpers import (
     choose_path, confirm, deliver, open_id_in, open_page, send_email_survey, submit_form, take_jobs,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.followups.jobs import ShareKudos
-from tests.conftest import WebhookReceiver, reset_caches
+from tests.conftest import reset_caches, webhook_at
 from tests.functional.followups.test_detractor_alerts import respond
 from tests.functional.helpers import deliver, send_email_survey, take_jobs
 from tests.functional.insight.test_dashboard import cookie, get, html, lead  # noqa: F401
@@ -17,11 +17,7 @@ PRAISE = "Sam fixed it in minutes <!channel> & thanks!"
 
 @pytest.fixture
 def kudos(stack, monkeypatch):
-    receiver = WebhookReceiver()
-    monkeypatch.setenv("CLOSELOOP_KUDOS_WEBHOOK_URL", receiver.url)
-    reset_caches()
-    yield receiver
-    receiver.close()
+    yield from webhook_at(monkeypatch, "CLOSELOOP_KUDOS_WEBHOOK_URL")
 
 
 def test_a_promoters_comment_is_shared_once_naming_the_agent_not_the_customer(api, stack, kudos, clock):

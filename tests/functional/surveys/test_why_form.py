@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import reset_caches
+from tests.conftest import configure
 from tests.functional.helpers import (
     BROWSER, choose_path, open_id_in, open_page, send_email_survey, stored_survey, survey,
 )
@@ -46,14 +46,7 @@ def fieldset_hidden(html: str) -> bool:
 @pytest.fixture
 def stage(api, monkeypatch):
     """Set the stage's settings (CLOSELOOP_*) for one test."""
-    from chalicelib.platform.settings import get_settings
-
-    def set_env(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(f"CLOSELOOP_{name.upper()}", value)
-        reset_caches()
-        get_settings()  # read now: chalice's test client would otherwise apply config.json's variables
-    return set_env
+    return lambda **values: configure(monkeypatch, **{f"CLOSELOOP_{name.upper()}": v for name, v in values.items()})
 
 
 def opened(api, stack, score: int, **overrides):
