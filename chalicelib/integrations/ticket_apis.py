@@ -70,10 +70,6 @@ class ZendeskApi:
         basic = base64.b64encode(f"{settings.zendesk_email}/token:{token}".encode()).decode()
         return {"Authorization": f"Basic {basic}"}
 
-    @staticmethod
-    def base_url(settings: Settings) -> str:
-        return settings.zendesk_api_url
-
 
 class FreshdeskApi:
     name = "freshdesk"
@@ -93,10 +89,6 @@ class FreshdeskApi:
         if not (settings.freshdesk_api_url and key):
             raise WritebackNotConfigured("freshdesk write-back is not configured (API URL and API key)")
         return {"Authorization": "Basic " + base64.b64encode(f"{key}:X".encode()).decode()}
-
-    @staticmethod
-    def base_url(settings: Settings) -> str:
-        return settings.freshdesk_api_url
 
 
 class IntercomApi:
@@ -118,17 +110,14 @@ class IntercomApi:
             raise WritebackNotConfigured("intercom write-back is not configured (API URL, admin id and access token)")
         return {"Authorization": f"Bearer {token}", "Intercom-Version": settings.intercom_api_version}
 
-    @staticmethod
-    def base_url(settings: Settings) -> str:
-        return settings.intercom_api_url
-
 
 APIS = {api.name: api for api in (ZendeskApi, FreshdeskApi, IntercomApi)}
 
 
 def connect(api, settings: Settings) -> Transport:
     """The real transport to `api`'s helpdesk; raises WritebackNotConfigured first if it has no credentials."""
-    base, headers = api.base_url(settings).rstrip("/"), api.headers(settings)
+    # Each helpdesk's API base URL is its `<name>_api_url` setting.
+    base, headers = getattr(settings, f"{api.name}_api_url").rstrip("/"), api.headers(settings)
 
     def send(method: str, path: str, body: Optional[dict]) -> dict:
         data = json.dumps(body).encode() if body is not None else None
