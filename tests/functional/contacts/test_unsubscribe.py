@@ -189,7 +189,8 @@ def test_a_forged_or_unknown_token_gets_404_and_writes_nothing(api, optout):
         assert api.http.get(f"/u/{forged}", headers={"User-Agent": BROWSER}).status_code == 404, forged
         response = one_click(api, f"/u/{forged}")
         assert response.status_code == 404, forged
-        assert "ada" not in response.body.decode().lower()
+        # The page names nobody (its random CSP nonce may spell "ada" by chance: left out of the check).
+        assert "ada" not in re.sub(r'nonce="[^"]*"', "", response.body.decode()).lower()
     assert stored_items(optout) == before
     assert ledger() == []
 
